@@ -1,0 +1,182 @@
+// The in-memory model of a ringprof recording, and its on-disk reader and
+// writer. The file layout is specified in docs/FORMAT.md.
+//
+// A recording holds everything offline symbolization needs: the sampled
+// events, every executable mapping seen (with its build-id), task lifetime
+// events (fork/comm/exec/exit), a kallsyms snapshot, the samples (kernel IPs
+// and user frames as (mapping id, file offset)), and loss statistics.
+//
+// The file is a header followed by self-contained chunks, each with a CRC32.
+// The writer appends a chunk per Flush(), so a collector killed mid-run
+// leaves a file that is readable up to its last complete chunk. The reader
+// never fails on damage after the header: it keeps what is readable and
+// describes what is not in Recording::damage.
+#ifndef RINGPROF_FORMATS_RECORDING_H_
+#define RINGPROF_FORMATS_RECORDING_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+
+namespace ringprof::formats {
+
+inline constexpr uint32_t kFormatVersion = 1;
+
+// One perf event the recording sampled or counted.
+struct EventDesc {
+  std::string name;       // as the user wrote it, e.g. "cpu-clock"
+  uint32_t type = 0;      // perf_event_attr.type
+  uint64_t config = 0;    // perf_event_attr.config
+  bool freq = false;      // true: sample_freq drives sampling; false: period
+  uint64_t sample_freq_or_period = 0;
+  std::string unit;       // "nanoseconds", "count", ...
+  bool operator==(const EventDesc&) const = default;
+};
+
+// An executable mapping of a profiled process, as the process-map tracker
+// saw it. Ids are unique within a recording and never 0.
+struct Mapping {
+  uint32_t id = 0;
+  uint32_t pid = 0;
+  uint64_t time_ns = 0;   // when it was mapped (CLOCK_MONOTONIC)
+  uint64_t start = 0;     // virtual address range [start, end)
+  uint64_t end = 0;
+  uint64_t pgoff = 0;     // file offset of `start`
+  uint32_t prot = 0;
+  std::string build_id;   // raw bytes (usually 20), may be empty
+  std::string path;
+  bool operator==(const Mapping&) const = default;
+};
+
+enum class TaskEventKind : uint8_t { kFork = 1, kComm = 2, kExec = 3, kExit = 4 };
+
+struct TaskEvent {
+  TaskEventKind kind = TaskEventKind::kComm;
+  uint64_t time_ns = 0;
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  uint32_t ppid = 0;  // kFork only
+  uint32_t ptid = 0;  // kFork only
+  std::string comm;   // kComm / kExec only
+  bool operator==(const TaskEvent&) const = default;
+};
+
+// A user frame: file offset inside a mapping. mapping_id 0 means the address
+// fell in no known executable mapping; `address` is then the raw virtual
+// address.
+struct UserFrame {
+  uint32_t mapping_id = 0;
+  uint64_t address = 0;
+  bool operator==(const UserFrame&) const = default;
+};
+
+// Sample flags.
+inline constexpr uint32_t kSampleKernelTruncated = 1u << 0;  // kernel stack hit the depth limit
+inline constexpr uint32_t kSampleUserTruncated = 1u << 1;    // user stack hit the depth limit
+inline constexpr uint32_t kSampleUserStackFailed = 1u << 2;  // user stack could not be read
+inline constexpr uint32_t kSampleKernelStackFailed = 1u << 3;
+inline constexpr uint32_t kSampleInKernel = 1u << 4;  // sample hit in kernel mode
+
+struct Sample {
+  uint64_t time_ns = 0;  // CLOCK_MONOTONIC
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  uint32_t cpu = 0;
+  uint32_t flags = 0;
+  uint32_t event_index = 0;  // index into Recording::events of the sampling event
+  uint64_t period = 0;       // event count this sample stands for (0 if unknown)
+  std::vector<uint64_t> kernel_ips;   // leaf first
+  std::vector<UserFrame> user_frames; // leaf first
+  // One value per Recording::counters entry: the counter's delta since the
+  // previous sample on the same CPU or task. Empty when no counters.
+  std::vector<uint64_t> counter_deltas;
+  bool operator==(const Sample&) const = default;
+};
+
+// What the collector knows it lost. Every report prints these.
+struct LossStats {
+  uint64_t lost_samples = 0;         // BPF ring buffer full: samples dropped in the kernel
+  uint64_t lost_perf_records = 0;    // PERF_RECORD_LOST from side-band rings
+  uint64_t throttle_events = 0;      // PERF_RECORD_THROTTLE seen
+  uint64_t kernel_truncated = 0;     // samples whose kernel stack was cut at the limit
+  uint64_t user_truncated = 0;       // samples whose user stack was cut at the limit
+  uint64_t user_stack_failed = 0;    // samples without a readable user stack
+  uint64_t unmapped_user_frames = 0; // user frames in no known mapping
+  bool operator==(const LossStats&) const = default;
+};
+
+// Describes damage found while reading. Empty when the file is intact.
+struct Damage {
+  bool truncated = false;         // the file ended inside a chunk
+  uint64_t bad_chunks = 0;        // chunks skipped for a bad checksum or layout
+  uint64_t bytes_unreadable = 0;  // bytes after the last good chunk
+  bool missing_end = false;       // no END chunk: the writer did not finish
+  std::vector<std::string> messages;  // one line per problem, with offsets
+  bool empty() const { return !truncated && bad_chunks == 0 && !missing_end && messages.empty(); }
+};
+
+struct Recording {
+  uint32_t version = kFormatVersion;
+  std::map<std::string, std::string> meta;  // "command", "hostname", "kernel", "target", ...
+  std::vector<EventDesc> events;      // sampling events
+  std::vector<EventDesc> counters;    // counters read at each sample (may be empty)
+  uint64_t start_time_ns = 0;         // CLOCK_MONOTONIC
+  uint64_t end_time_ns = 0;
+  std::vector<Mapping> mappings;
+  std::vector<TaskEvent> tasks;
+  std::vector<Sample> samples;
+  std::string kallsyms;  // /proc/kallsyms text as captured (may be empty)
+  LossStats loss;
+  Damage damage;  // filled by the reader only
+};
+
+// Appends chunks to a file. Not thread-safe. All methods report I/O
+// failures (ENOSPC included) with the path in the message; after a failure
+// what was already flushed stays readable.
+class RecordingWriter {
+ public:
+  // Creates (truncates) `path` and writes the file header.
+  static absl::StatusOr<std::unique_ptr<RecordingWriter>> Create(const std::string& path);
+  ~RecordingWriter();
+  RecordingWriter(const RecordingWriter&) = delete;
+  RecordingWriter& operator=(const RecordingWriter&) = delete;
+
+  // Each Write* call writes one chunk immediately.
+  absl::Status WriteMeta(const std::map<std::string, std::string>& meta,
+                         absl::Span<const EventDesc> events, absl::Span<const EventDesc> counters,
+                         uint64_t start_time_ns);
+  absl::Status WriteMappings(absl::Span<const Mapping> mappings);
+  absl::Status WriteTasks(absl::Span<const TaskEvent> tasks);
+  absl::Status WriteSamples(absl::Span<const Sample> samples);
+  absl::Status WriteKallsyms(std::string_view text);  // stored compressed
+  // Writes the final loss statistics and the END chunk, then closes.
+  absl::Status Finish(const LossStats& loss, uint64_t end_time_ns);
+
+  uint64_t bytes_written() const { return offset_; }
+
+ private:
+  RecordingWriter(std::FILE* f, std::string path) : file_(f), path_(std::move(path)) {}
+  absl::Status WriteChunk(uint32_t type, std::string_view payload);
+  std::FILE* file_;
+  std::string path_;
+  uint64_t offset_ = 0;
+};
+
+// Reads a whole recording. Fails only when the file cannot be opened or its
+// header is not a ringprof recording of a supported version; damage after
+// the header is described in Recording::damage.
+absl::StatusOr<Recording> ReadRecording(const std::string& path);
+// Same, from bytes in memory (used by tests and the fuzz target).
+absl::StatusOr<Recording> ParseRecording(std::string_view bytes);
+
+}  // namespace ringprof::formats
+
+#endif  // RINGPROF_FORMATS_RECORDING_H_

@@ -1,0 +1,115 @@
+// Offline symbolization: (build-id, file offset) -> function, inline chain
+// and file:line, with libdw. Kernel addresses resolve against a kallsyms
+// snapshot taken at record time.
+//
+// Shape (after blazesym): callers hand in a batch and get one result per
+// input, in order. A failed address carries a reason and the batch goes on.
+// Finding the ELF for a build-id is a separate step (FindElf) from
+// symbolizing inside one ELF (ElfSymbolizer). Caching is explicit: a
+// Symbolizer keeps one ElfSymbolizer per build-id / path it has opened.
+//
+// Speed: ElfSymbolizer indexes each DWARF compilation unit once, on first
+// use (address ranges of its subprograms and inlined subroutines, sorted),
+// rather than asking libdw for scopes per address.
+#ifndef RINGPROF_SYMBOLIZER_SYMBOLIZER_H_
+#define RINGPROF_SYMBOLIZER_SYMBOLIZER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+
+namespace ringprof::symbolizer {
+
+// One source-level frame. In a chain, frames[0] is the innermost inlined
+// callee and frames.back() the function that physically holds the address.
+struct SourceFrame {
+  std::string function;     // demangled when demangling is on, else as in the ELF
+  std::string linkage_name; // mangled name when known, else empty
+  std::string file;         // may be empty
+  int line = 0;             // 0 when unknown
+  bool operator==(const SourceFrame&) const = default;
+};
+
+struct SymbolizedAddress {
+  // Empty when nothing is known. `status` then says why.
+  std::vector<SourceFrame> frames;
+  absl::Status status;
+};
+
+struct SymbolizerOptions {
+  bool demangle = true;
+  bool inlines = true;
+  // Extra roots searched for files: <symfs>/<recorded path>, and
+  // <symfs>/.build-id/xx/yyyy(.debug).
+  std::vector<std::string> symfs;
+  // Global debug directory (Debian: /usr/lib/debug).
+  std::string debug_dir = "/usr/lib/debug";
+};
+
+// Symbolizes addresses inside one ELF file (and its separate debuginfo, if
+// found by build-id under the debug directory).
+class ElfSymbolizer {
+ public:
+  static absl::StatusOr<std::unique_ptr<ElfSymbolizer>> Open(const std::string& path,
+                                                             const SymbolizerOptions& options);
+  virtual ~ElfSymbolizer() = default;
+
+  // Hex build-id of the file ("" when it has none).
+  virtual const std::string& build_id_hex() const = 0;
+  // Converts a file offset to the ELF virtual address (via PT_LOAD headers).
+  virtual absl::StatusOr<uint64_t> FileOffsetToVaddr(uint64_t file_offset) const = 0;
+  // Symbolizes ELF virtual addresses (as addr2line takes them).
+  virtual std::vector<SymbolizedAddress> SymbolizeVaddrs(absl::Span<const uint64_t> vaddrs) = 0;
+};
+
+// Kernel symbols from a kallsyms text snapshot.
+class KernelSymbols {
+ public:
+  static absl::StatusOr<KernelSymbols> Parse(std::string_view kallsyms_text);
+  // frames has one entry ("func" or "func [module]" style name) or is empty.
+  SymbolizedAddress Lookup(uint64_t address) const;
+  size_t size() const { return addrs_.size(); }
+
+ private:
+  std::vector<uint64_t> addrs_;  // sorted
+  std::vector<std::string> names_;
+};
+
+// Finds the ELF for a mapping: the recorded path when its build-id matches
+// (or the recording has no build-id), else <debug_dir>/.build-id/xx/yyyy.debug,
+// else under each symfs root. Returns the path, or NotFound with what was tried.
+absl::StatusOr<std::string> FindElf(std::string_view build_id_raw, const std::string& recorded_path,
+                                    const SymbolizerOptions& options);
+
+// Reads the GNU build-id note of an ELF file (raw bytes).
+absl::StatusOr<std::string> ReadBuildId(const std::string& path);
+
+// Caches one ElfSymbolizer per (build-id, path).
+class Symbolizer {
+ public:
+  explicit Symbolizer(SymbolizerOptions options) : options_(std::move(options)) {}
+  // Symbolizes file offsets inside the file identified by build-id/path.
+  // Returns one result per offset, in order.
+  std::vector<SymbolizedAddress> SymbolizeFileOffsets(std::string_view build_id_raw,
+                                                      const std::string& recorded_path,
+                                                      absl::Span<const uint64_t> file_offsets);
+  const SymbolizerOptions& options() const { return options_; }
+
+ private:
+  SymbolizerOptions options_;
+  // Key: build-id raw bytes + '\0' + recorded path. Value may be null when
+  // the file could not be found/opened; open_errors_ then holds why.
+  absl::flat_hash_map<std::string, std::unique_ptr<ElfSymbolizer>> cache_;
+  absl::flat_hash_map<std::string, absl::Status> open_errors_;
+};
+
+}  // namespace ringprof::symbolizer
+
+#endif  // RINGPROF_SYMBOLIZER_SYMBOLIZER_H_
