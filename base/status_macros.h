@@ -31,10 +31,17 @@
 
 namespace ringprof {
 
+// Debian's Abseil is built with ABSL_OPTION_USE_STD_STRING_VIEW=0, so
+// absl::StrCat and friends take absl::string_view, not std::string_view.
+// Sv() bridges the two.
+inline absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
 // Maps an errno value to the closest absl status code and keeps the errno
 // text in the message: "<what>: <strerror> (errno N)".
 inline absl::Status ErrnoStatus(int err, std::string_view what) {
-  std::string msg = absl::StrCat(what, ": ", std::strerror(err), " (errno ", err, ")");
+  // Debian's Abseil has its own absl::string_view (not std::string_view).
+  std::string msg = absl::StrCat(absl::string_view(what.data(), what.size()), ": ",
+                                 std::strerror(err), " (errno ", err, ")");
   switch (err) {
     case ENOENT:
     case ESRCH:

@@ -1,0 +1,174 @@
+#include <getopt.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "cli/commands.h"
+#include "collector/event_spec.h"
+#include "collector/recorder.h"
+
+namespace ringprof::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop.store(true); }
+
+void PrintHelp() {
+  std::printf(
+      "usage: ringprof record [options] [-- CMD ARGS...]\n\n"
+      "Samples a command, running processes (-p) or the whole system (-a) and\n"
+      "writes a recording (default ringprof.rpf) that report, flamegraph and\n"
+      "pprof read. Stacks: kernel, and user walked with frame pointers (up to\n"
+      "127 frames each). Needs CAP_BPF and CAP_PERFMON (root).\n\n"
+      "options:\n"
+      "  -e, --event EVENT     sampling event (default cpu-clock); modifiers :u :k\n"
+      "  -F, --freq HZ         sample HZ times per second of the event (default 999)\n"
+      "  -c, --count PERIOD    sample every PERIOD events instead of -F\n"
+      "  -p, --pid PID[,PID]   profile existing processes (all their threads)\n"
+      "  -a, --all-cpus        profile the whole system\n"
+      "  -o, --output FILE     recording to write (default ringprof.rpf)\n"
+      "  -d, --duration SEC    stop after SEC seconds (a command is then sent SIGTERM)\n"
+      "      --ring-mib N      BPF ring buffer size in MiB (default 16)\n"
+      "  -q, --quiet           no summary on stderr\n"
+      "  -h, --help            this help\n\n"
+      "events: %s\n\n"
+      "Recording stops when the command or the -p processes exit, after\n"
+      "--duration, or on SIGINT/SIGTERM; what was recorded is kept either way.\n",
+      absl::StrJoin(collector::KnownEventNames(), ", ").c_str());
+}
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "ringprof record: %s\n", msg.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int RunRecord(int argc, char** argv) {
+  collector::RecordOptions opt;
+  static const option kLong[] = {
+      {"event", required_argument, nullptr, 'e'},   {"freq", required_argument, nullptr, 'F'},
+      {"count", required_argument, nullptr, 'c'},   {"pid", required_argument, nullptr, 'p'},
+      {"all-cpus", no_argument, nullptr, 'a'},      {"output", required_argument, nullptr, 'o'},
+      {"duration", required_argument, nullptr, 'd'}, {"ring-mib", required_argument, nullptr, 'R'},
+      {"quiet", no_argument, nullptr, 'q'},         {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0}};
+  optind = 1;
+  int c;
+  // '+': stop at the first non-option, so the command's own flags are its.
+  while ((c = getopt_long(argc, argv, "+e:F:c:p:ao:d:qh", kLong, nullptr)) != -1) {
+    switch (c) {
+      case 'e':
+        opt.event = optarg;
+        break;
+      case 'F': {
+        uint64_t v = 0;
+        if (!absl::SimpleAtoi(optarg, &v) || v == 0) return Fail("-F needs a positive integer (Hz)");
+        opt.frequency = v;
+        break;
+      }
+      case 'c': {
+        uint64_t v = 0;
+        if (!absl::SimpleAtoi(optarg, &v) || v == 0) return Fail("-c needs a positive integer");
+        opt.period = v;
+        break;
+      }
+      case 'p':
+        for (absl::string_view p : absl::StrSplit(optarg, ',', absl::SkipEmpty())) {
+          int pid = 0;
+          if (!absl::SimpleAtoi(p, &pid) || pid <= 0) {
+            return Fail(std::string("-p needs process ids, got '") + optarg + "'");
+          }
+          opt.pids.push_back(pid);
+        }
+        break;
+      case 'a':
+        opt.system_wide = true;
+        break;
+      case 'o':
+        opt.output = optarg;
+        break;
+      case 'd':
+        if (!absl::SimpleAtod(optarg, &opt.duration_s) || opt.duration_s <= 0) {
+          return Fail("--duration needs a positive number of seconds");
+        }
+        break;
+      case 'R':
+        if (!absl::SimpleAtoi(optarg, &opt.ring_mib) || opt.ring_mib == 0 ||
+            (opt.ring_mib & (opt.ring_mib - 1)) != 0 || opt.ring_mib > 1024) {
+          return Fail("--ring-mib needs a power of two from 1 to 1024");
+        }
+        break;
+      case 'q':
+        opt.quiet = true;
+        break;
+      case 'h':
+        PrintHelp();
+        return 0;
+      default:
+        std::fprintf(stderr, "run 'ringprof record --help' for the options\n");
+        return 2;
+    }
+  }
+  for (int i = optind; i < argc; ++i) opt.command.emplace_back(argv[i]);
+
+  struct sigaction sa = {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  opt.stop = &g_stop;
+
+  absl::StatusOr<collector::RecordSummary> sum = collector::Record(opt);
+  if (!sum.ok()) return Fail(std::string(sum.status().message()));
+  if (!opt.quiet) {
+    const auto& l = sum->loss;
+    std::fprintf(stderr,
+                 "ringprof record: %llu samples in %.2f s, %llu mappings, %.1f KiB written to %s\n",
+                 static_cast<unsigned long long>(sum->samples), sum->seconds,
+                 static_cast<unsigned long long>(sum->mappings), sum->bytes / 1024.0,
+                 opt.output.c_str());
+    std::fprintf(stderr,
+                 "ringprof record: lost %llu samples (ring full), %llu side-band records; "
+                 "%llu throttle events; truncated stacks: %llu kernel, %llu user; "
+                 "%llu user stacks unreadable; %llu user frames outside known mappings\n",
+                 static_cast<unsigned long long>(l.lost_samples),
+                 static_cast<unsigned long long>(l.lost_perf_records),
+                 static_cast<unsigned long long>(l.throttle_events),
+                 static_cast<unsigned long long>(l.kernel_truncated),
+                 static_cast<unsigned long long>(l.user_truncated),
+                 static_cast<unsigned long long>(l.user_stack_failed),
+                 static_cast<unsigned long long>(l.unmapped_user_frames));
+    if (sum->command_ran) {
+      int st = sum->command_status;
+      if (WIFEXITED(st)) {
+        std::fprintf(stderr, "ringprof record: command exited with status %d", WEXITSTATUS(st));
+      } else if (WIFSIGNALED(st)) {
+        std::fprintf(stderr, "ringprof record: command was killed by signal %d", WTERMSIG(st));
+      }
+      std::fprintf(stderr, " after %.3f s of CPU time", sum->command_cpu_seconds);
+      if (sum->requested_hz > 0 && sum->command_cpu_seconds > 0.05 &&
+          (opt.event == "cpu-clock" || opt.event == "task-clock")) {
+        std::fprintf(stderr, "; %.0f samples per CPU-second (asked for %llu)",
+                     sum->command_samples / sum->command_cpu_seconds,
+                     static_cast<unsigned long long>(sum->requested_hz));
+      }
+      std::fprintf(stderr, "\n");
+      if (sum->samples == 0) {
+        std::fprintf(stderr,
+                     "ringprof record: no samples: the command ran for less than one sampling "
+                     "period\n");
+      }
+    }
+  }
+  return 0;
+}
+
+}  // namespace ringprof::cli

@@ -1,0 +1,69 @@
+// Owner of the sample BPF program: the skeleton (programs and maps), the
+// perf-event links it is attached through, and the ring-buffer reader.
+// Destroying it detaches everything; a SIGKILLed profiler leaves nothing
+// behind because all of it is held by file descriptors.
+#ifndef RINGPROF_COLLECTOR_BPF_SAMPLER_H_
+#define RINGPROF_COLLECTOR_BPF_SAMPLER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "collector/bpf/sample_record.h"
+
+struct sampler;  // generated skeleton
+struct bpf_link;
+struct ring_buffer;
+
+namespace ringprof::collector {
+
+struct BpfSamplerOptions {
+  uint32_t ring_bytes = 16u << 20;  // BPF ring buffer size, power of two
+  uint64_t wakeup_bytes = 1u << 20; // wake the reader only past this backlog
+  uint32_t event_index = 0;
+};
+
+struct BpfSamplerStats {
+  uint64_t samples = 0;
+  uint64_t lost = 0;
+  uint64_t user_failed = 0;
+};
+
+class BpfSampler {
+ public:
+  using RecordFn = std::function<void(absl::Span<const uint8_t>)>;
+
+  // Opens and loads the program. Permission problems come back as
+  // PermissionDenied naming the capabilities needed.
+  static absl::StatusOr<std::unique_ptr<BpfSampler>> Load(const BpfSamplerOptions& options,
+                                                         RecordFn on_record);
+  ~BpfSampler();
+  BpfSampler(const BpfSampler&) = delete;
+  BpfSampler& operator=(const BpfSampler&) = delete;
+
+  // Attaches the sample program to a perf event fd. The event is left
+  // disabled if it was created disabled (enable_on_exec stays armed).
+  absl::Status Attach(int perf_fd, bool keep_disabled);
+  // Detaches from every event: no new samples after this returns.
+  void DetachAll();
+  // Waits up to timeout_ms for a wakeup, then consumes everything queued.
+  absl::Status Poll(int timeout_ms);
+  // Consumes everything queued without waiting.
+  absl::Status Drain();
+  absl::StatusOr<BpfSamplerStats> ReadStats() const;
+
+ private:
+  BpfSampler() = default;
+  static int OnRingRecord(void* ctx, void* data, size_t size);
+  struct sampler* skel_ = nullptr;
+  struct ring_buffer* ring_ = nullptr;
+  std::vector<struct bpf_link*> links_;
+  RecordFn on_record_;
+};
+
+}  // namespace ringprof::collector
+
+#endif  // RINGPROF_COLLECTOR_BPF_SAMPLER_H_

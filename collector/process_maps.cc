@@ -1,0 +1,150 @@
+#include "collector/process_maps.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "base/status_macros.h"
+#include "unwind/elf_image.h"
+
+namespace ringprof::collector {
+
+void ProcessMapTracker::AddMapping(formats::Mapping m) {
+  m.id = static_cast<uint32_t>(mappings_.size() + 1);
+  pids_[m.pid].mappings.push_back(static_cast<uint32_t>(mappings_.size()));
+  mappings_.push_back(std::move(m));
+}
+
+void ProcessMapTracker::Reset(uint32_t pid, uint64_t time_ns) {
+  auto& resets = pids_[pid].resets;
+  resets.insert(std::upper_bound(resets.begin(), resets.end(), time_ns), time_ns);
+}
+
+const std::string& ProcessMapTracker::BuildIdFor(const std::string& path) {
+  auto it = build_ids_.find(path);
+  if (it == build_ids_.end()) {
+    absl::StatusOr<std::string> id = unwind::ReadGnuBuildId(path);
+    it = build_ids_.emplace(path, id.ok() ? *id : std::string()).first;
+  }
+  return it->second;
+}
+
+void ProcessMapTracker::Apply(const SidebandRecord& r) {
+  using Kind = SidebandRecord::Kind;
+  switch (r.kind) {
+    case Kind::kMmap2: {
+      if ((r.prot & PROT_EXEC) == 0) return;
+      formats::Mapping m;
+      m.pid = r.pid;
+      m.time_ns = r.time_ns;
+      m.start = r.addr;
+      m.end = r.addr + r.len;
+      m.pgoff = r.pgoff;
+      m.prot = r.prot;
+      m.path = r.filename;
+      m.build_id = r.build_id;
+      if (m.build_id.empty() && !m.path.empty() && m.path[0] == '/') m.build_id = BuildIdFor(m.path);
+      AddMapping(std::move(m));
+      return;
+    }
+    case Kind::kFork: {
+      new_tasks_.push_back({formats::TaskEventKind::kFork, r.time_ns, r.pid, r.tid, r.ppid, r.ptid, {}});
+      if (r.pid == r.ppid) return;  // a new thread shares the address space
+      // A new process: it starts with a copy of its parent's mappings.
+      Reset(r.pid, r.time_ns);
+      auto parent = pids_.find(r.ppid);
+      if (parent == pids_.end()) return;
+      std::vector<formats::Mapping> copies;
+      for (uint32_t idx : parent->second.mappings) {
+        const formats::Mapping& pm = mappings_[idx];
+        if (Resolve(r.ppid, r.time_ns, pm.start).mapping_id != pm.id) continue;  // replaced
+        formats::Mapping m = pm;
+        m.pid = r.pid;
+        m.time_ns = r.time_ns;
+        copies.push_back(std::move(m));
+      }
+      for (auto& m : copies) AddMapping(std::move(m));
+      return;
+    }
+    case Kind::kComm:
+      new_tasks_.push_back({r.exec ? formats::TaskEventKind::kExec : formats::TaskEventKind::kComm,
+                            r.time_ns, r.pid, r.tid, 0, 0, r.comm});
+      if (r.exec) Reset(r.pid, r.time_ns);
+      return;
+    case Kind::kExit:
+      new_tasks_.push_back({formats::TaskEventKind::kExit, r.time_ns, r.pid, r.tid, r.ppid, r.ptid, {}});
+      return;
+    default:
+      return;
+  }
+}
+
+void ProcessMapTracker::AddProcMaps(uint32_t pid, absl::string_view maps_text, uint64_t time_ns) {
+  // "start-end perms offset dev inode   path"
+  for (absl::string_view line : absl::StrSplit(maps_text, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (f.size() < 5 || f[1].size() < 4 || f[1][2] != 'x') continue;
+    std::vector<absl::string_view> range = absl::StrSplit(f[0], '-');
+    formats::Mapping m;
+    if (range.size() != 2 || !absl::SimpleHexAtoi(range[0], &m.start) ||
+        !absl::SimpleHexAtoi(range[1], &m.end) || !absl::SimpleHexAtoi(f[2], &m.pgoff)) {
+      continue;
+    }
+    m.pid = pid;
+    m.time_ns = time_ns;
+    m.prot = PROT_EXEC | (f[1][0] == 'r' ? PROT_READ : 0) | (f[1][1] == 'w' ? PROT_WRITE : 0);
+    if (f.size() >= 6) {
+      // The path may contain spaces: take everything after the inode field.
+      size_t pos = line.find(f[5], static_cast<size_t>(f[4].data() - line.data()) + f[4].size());
+      m.path = std::string(line.substr(pos));
+    }
+    if (!m.path.empty() && m.path[0] == '/') m.build_id = BuildIdFor(m.path);
+    AddMapping(std::move(m));
+  }
+}
+
+absl::Status ProcessMapTracker::SynthesizeFromProc(uint32_t pid, const std::string& proc_root) {
+  std::string path = absl::StrCat(proc_root, "/", pid, "/maps");
+  std::ifstream in(path);
+  if (!in) return LastErrnoStatus(absl::StrCat("reading ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  AddProcMaps(pid, ss.str(), 0);
+  return absl::OkStatus();
+}
+
+formats::UserFrame ProcessMapTracker::Resolve(uint32_t pid, uint64_t time_ns, uint64_t addr) const {
+  auto it = pids_.find(pid);
+  if (it == pids_.end()) return {0, addr};
+  const PidState& st = it->second;
+  // The last reset at or before the sample.
+  uint64_t floor = 0;
+  auto r = std::upper_bound(st.resets.begin(), st.resets.end(), time_ns);
+  if (r != st.resets.begin()) floor = *(r - 1);
+  const formats::Mapping* best = nullptr;
+  for (uint32_t idx : st.mappings) {
+    const formats::Mapping& m = mappings_[idx];
+    if (addr < m.start || addr >= m.end || m.time_ns > time_ns || m.time_ns < floor) continue;
+    if (best == nullptr || m.time_ns >= best->time_ns) best = &m;
+  }
+  if (best == nullptr) return {0, addr};
+  return {best->id, addr - best->start + best->pgoff};
+}
+
+std::vector<formats::Mapping> ProcessMapTracker::TakeNewMappings() {
+  std::vector<formats::Mapping> out(mappings_.begin() + static_cast<ptrdiff_t>(mappings_written_),
+                                    mappings_.end());
+  mappings_written_ = mappings_.size();
+  return out;
+}
+
+std::vector<formats::TaskEvent> ProcessMapTracker::TakeNewTasks() {
+  return std::exchange(new_tasks_, {});
+}
+
+}  // namespace ringprof::collector

@@ -1,0 +1,494 @@
+#include "collector/recorder.h"
+
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "base/status_macros.h"
+#include "collector/bpf/sample_record.h"
+#include "collector/bpf_sampler.h"
+#include "collector/event_spec.h"
+#include "collector/perf_event.h"
+#include "collector/process_maps.h"
+#include "collector/sideband.h"
+#include "collector/target.h"
+
+namespace ringprof::collector {
+namespace {
+
+constexpr size_t kSidebandPages = 64;  // 256 KiB per CPU
+constexpr uint64_t kFlushNs = 1'000'000'000;
+constexpr size_t kFlushSamples = 20000;
+
+uint64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+uint64_t RealtimeNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return LastErrnoStatus(absl::StrCat("reading ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// CPUs listed in /sys/devices/system/cpu/online ("0-3,5").
+absl::StatusOr<std::vector<int>> OnlineCpus() {
+  ASSIGN_OR_RETURN(std::string text, ReadWholeFile("/sys/devices/system/cpu/online"));
+  std::vector<int> cpus;
+  for (absl::string_view part : absl::StrSplit(absl::StripAsciiWhitespace(text), ',')) {
+    std::vector<absl::string_view> ab = absl::StrSplit(part, '-');
+    int a = 0;
+    int b = 0;
+    if (!absl::SimpleAtoi(ab[0], &a)) continue;
+    b = a;
+    if (ab.size() == 2 && !absl::SimpleAtoi(ab[1], &b)) continue;
+    for (int c = a; c <= b; ++c) cpus.push_back(c);
+  }
+  if (cpus.empty()) return absl::InternalError("no online CPUs found");
+  return cpus;
+}
+
+perf_event_attr BaseAttr() {
+  perf_event_attr a;
+  std::memset(&a, 0, sizeof(a));
+  a.size = sizeof(a);
+  a.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME;
+  a.sample_id_all = 1;
+  a.use_clockid = 1;
+  a.clockid = CLOCK_MONOTONIC;
+  return a;
+}
+
+std::string SoftwareEventList() {
+  std::vector<std::string> sw;
+  for (const std::string& n : KnownEventNames()) {
+    absl::StatusOr<EventSpec> s = ParseEventSpec(n);
+    if (s.ok() && s->type == PERF_TYPE_SOFTWARE) sw.push_back(n);
+  }
+  return absl::StrJoin(sw, ", ");
+}
+
+// Turns a failed perf_event_open of the sampling event into one clear line.
+absl::Status ExplainOpenFailure(const absl::Status& s, const EventSpec& spec) {
+  if (absl::IsNotFound(s) || absl::IsUnimplemented(s)) {
+    return absl::UnimplementedError(absl::StrCat(
+        "event '", spec.name, "' is not supported on this machine",
+        spec.type == PERF_TYPE_HARDWARE ? " (no hardware PMU is available to this kernel)" : "",
+        "; events that work here include: ", SoftwareEventList()));
+  }
+  if (absl::IsPermissionDenied(s)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(s.message(), "; profiling needs CAP_PERFMON (run as root) or a lower "
+                                  "kernel.perf_event_paranoid"));
+  }
+  return s;
+}
+
+// Fails early, with the path in the message, when `path` cannot be created
+// or written; leaves an existing file untouched.
+absl::Status ProbeWritable(const std::string& path) {
+  bool existed = access(path.c_str(), F_OK) == 0;
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return LastErrnoStatus(absl::StrCat("cannot write the recording to ", path,
+                                        " (choose another path with -o)"));
+  }
+  close(fd);
+  if (!existed) unlink(path.c_str());
+  return absl::OkStatus();
+}
+
+class Session {
+ public:
+  explicit Session(const RecordOptions& o) : opt_(o) {}
+  absl::StatusOr<RecordSummary> Run();
+
+ private:
+  absl::Status OpenEvents(const std::vector<pid_t>& tids, bool per_task, bool at_exec);
+  void OnBpfRecord(absl::Span<const uint8_t> bytes);
+  void DrainSideband();
+  void ResolvePending();
+  absl::Status Flush(bool force);
+
+  const RecordOptions& opt_;
+  EventSpec spec_;
+  std::unique_ptr<formats::RecordingWriter> writer_;
+  std::unique_ptr<BpfSampler> sampler_;
+  std::deque<PerfEvent> events_;    // sampling + side-band events (stable addresses)
+  std::vector<PerfRing> rings_;     // one side-band ring per CPU
+  ProcessMapTracker tracker_;
+  std::vector<std::vector<uint8_t>> pending_raw_;  // BPF records not yet resolved
+  std::vector<formats::Sample> ready_;
+  formats::LossStats loss_;
+  uint64_t last_flush_ns_ = 0;
+  uint64_t samples_written_ = 0;
+  absl::Status record_error_;
+};
+
+absl::Status Session::OpenEvents(const std::vector<pid_t>& tids, bool per_task, bool at_exec) {
+  ASSIGN_OR_RETURN(std::vector<int> cpus, OnlineCpus());
+  perf_event_attr sa = BaseAttr();
+  sa.type = spec_.type;
+  sa.config = spec_.config;
+  sa.exclude_user = spec_.exclude_user;
+  sa.exclude_kernel = spec_.exclude_kernel;
+  if (opt_.period) {
+    sa.sample_period = *opt_.period;
+  } else {
+    sa.freq = 1;
+    sa.sample_freq = opt_.frequency.value_or(999);
+  }
+  perf_event_attr da = BaseAttr();
+  da.type = PERF_TYPE_SOFTWARE;
+  da.config = PERF_COUNT_SW_DUMMY;
+  da.mmap = 1;
+  da.mmap2 = 1;
+  da.build_id = 1;
+  da.comm = 1;
+  da.comm_exec = 1;
+  da.task = 1;
+  for (perf_event_attr* a : {&sa, &da}) {
+    a->inherit = per_task ? 1 : 0;
+    a->disabled = at_exec ? 1 : 0;
+    a->enable_on_exec = at_exec ? 1 : 0;
+  }
+  for (int cpu : cpus) {
+    const PerfEvent* ring_owner = nullptr;
+    for (pid_t tid : tids) {
+      absl::StatusOr<PerfEvent> dummy = PerfEvent::Open(da, tid, cpu, -1, "side-band dummy");
+      if (!dummy.ok()) {
+        if (absl::IsNotFound(dummy.status()) && per_task) continue;  // thread exited meanwhile
+        return ExplainOpenFailure(dummy.status(), spec_);
+      }
+      absl::StatusOr<PerfEvent> samp = PerfEvent::Open(sa, tid, cpu, -1, spec_.name);
+      if (!samp.ok()) {
+        if (absl::IsNotFound(samp.status()) && per_task &&
+            spec_.type == PERF_TYPE_SOFTWARE) {
+          continue;
+        }
+        if (absl::IsInvalidArgument(samp.status()) && !opt_.period) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              samp.status().message(), "; the frequency may exceed "
+                                       "/proc/sys/kernel/perf_event_max_sample_rate"));
+        }
+        return ExplainOpenFailure(samp.status(), spec_);
+      }
+      events_.push_back(std::move(*dummy));
+      PerfEvent& d = events_.back();
+      if (ring_owner == nullptr) {
+        ASSIGN_OR_RETURN(PerfRing ring, PerfRing::Map(d, kSidebandPages));
+        rings_.push_back(std::move(ring));
+        ring_owner = &d;
+      } else {
+        RETURN_IF_ERROR(d.SetOutput(*ring_owner));
+      }
+      events_.push_back(std::move(*samp));
+      PerfEvent& s = events_.back();
+      RETURN_IF_ERROR(s.SetOutput(*ring_owner));
+      RETURN_IF_ERROR(sampler_->Attach(s.fd(), at_exec));
+    }
+  }
+  if (rings_.empty()) return absl::NotFoundError("the target exited before it could be profiled");
+  return absl::OkStatus();
+}
+
+void Session::OnBpfRecord(absl::Span<const uint8_t> bytes) {
+  if (bytes.size() < sizeof(rp_record_header)) return;
+  rp_record_header h;
+  std::memcpy(&h, bytes.data(), sizeof(h));
+  if (h.type != RP_RECORD_SAMPLE) return;
+  pending_raw_.emplace_back(bytes.begin(), bytes.end());
+}
+
+void Session::DrainSideband() {
+  for (PerfRing& ring : rings_) {
+    ring.Drain([&](absl::Span<const uint8_t> rec) {
+      absl::StatusOr<SidebandRecord> r = ParseSidebandRecord(rec);
+      if (!r.ok()) {
+        ++loss_.lost_perf_records;
+        return;
+      }
+      switch (r->kind) {
+        case SidebandRecord::Kind::kLost:
+          loss_.lost_perf_records += r->lost;
+          break;
+        case SidebandRecord::Kind::kThrottle:
+          ++loss_.throttle_events;
+          break;
+        default:
+          tracker_.Apply(*r);
+      }
+    });
+  }
+}
+
+void Session::ResolvePending() {
+  for (const std::vector<uint8_t>& raw : pending_raw_) {
+    rp_sample s;
+    std::memset(&s, 0, sizeof(s));
+    std::memcpy(&s, raw.data(), std::min(raw.size(), sizeof(s)));
+    const size_t header = sizeof(rp_sample) - sizeof(s.ips);
+    size_t n_ips = raw.size() > header ? (raw.size() - header) / sizeof(uint64_t) : 0;
+    size_t nk = std::min<size_t>(s.n_kernel, n_ips);
+    size_t nu = std::min<size_t>(s.n_user, n_ips - nk);
+    formats::Sample out;
+    out.time_ns = s.time_ns;
+    out.pid = s.pid;
+    out.tid = s.tid;
+    out.cpu = s.cpu;
+    out.event_index = s.event_index;
+    out.period = s.period;
+    if (s.flags & RP_SAMPLE_IN_KERNEL) out.flags |= formats::kSampleInKernel;
+    if (s.flags & RP_SAMPLE_KERNEL_TRUNCATED) {
+      out.flags |= formats::kSampleKernelTruncated;
+      ++loss_.kernel_truncated;
+    }
+    if (s.flags & RP_SAMPLE_USER_TRUNCATED) {
+      out.flags |= formats::kSampleUserTruncated;
+      ++loss_.user_truncated;
+    }
+    if (s.flags & RP_SAMPLE_USER_FAILED) {
+      out.flags |= formats::kSampleUserStackFailed;
+      ++loss_.user_stack_failed;
+    }
+    if (s.flags & RP_SAMPLE_KERNEL_FAILED) out.flags |= formats::kSampleKernelStackFailed;
+    out.kernel_ips.assign(s.ips, s.ips + nk);
+    out.user_frames.reserve(nu);
+    for (size_t i = 0; i < nu; ++i) {
+      formats::UserFrame f = tracker_.Resolve(s.pid, s.time_ns, s.ips[nk + i]);
+      if (f.mapping_id == 0) ++loss_.unmapped_user_frames;
+      out.user_frames.push_back(f);
+    }
+    for (size_t i = 0; i < std::min<size_t>(s.n_counters, RP_MAX_COUNTERS); ++i) {
+      out.counter_deltas.push_back(s.counters[i]);
+    }
+    ready_.push_back(std::move(out));
+  }
+  pending_raw_.clear();
+}
+
+absl::Status Session::Flush(bool force) {
+  uint64_t now = MonotonicNs();
+  if (!force && now - last_flush_ns_ < kFlushNs && ready_.size() < kFlushSamples) {
+    return absl::OkStatus();
+  }
+  last_flush_ns_ = now;
+  std::vector<formats::Mapping> maps = tracker_.TakeNewMappings();
+  if (!maps.empty()) RETURN_IF_ERROR(writer_->WriteMappings(maps));
+  std::vector<formats::TaskEvent> tasks = tracker_.TakeNewTasks();
+  if (!tasks.empty()) RETURN_IF_ERROR(writer_->WriteTasks(tasks));
+  if (!ready_.empty()) {
+    std::stable_sort(ready_.begin(), ready_.end(),
+                     [](const formats::Sample& a, const formats::Sample& b) {
+                       return a.time_ns < b.time_ns;
+                     });
+    RETURN_IF_ERROR(writer_->WriteSamples(ready_));
+    samples_written_ += ready_.size();
+    ready_.clear();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RecordSummary> Session::Run() {
+  int targets = (opt_.pids.empty() ? 0 : 1) + (opt_.system_wide ? 1 : 0) +
+                (opt_.command.empty() ? 0 : 1);
+  if (targets == 0) {
+    return absl::InvalidArgumentError("nothing to profile: give a command after --, -p PID or -a");
+  }
+  if (targets > 1) {
+    return absl::InvalidArgumentError("give only one of: a command, -p PID, -a");
+  }
+  if (opt_.frequency && opt_.period) return absl::InvalidArgumentError("give -F or -c, not both");
+  if (opt_.frequency && *opt_.frequency == 0) return absl::InvalidArgumentError("-F must be > 0");
+  if (opt_.period && *opt_.period == 0) return absl::InvalidArgumentError("-c must be > 0");
+  ASSIGN_OR_RETURN(spec_, ParseEventSpec(opt_.event));
+  if (!opt_.command.empty()) RETURN_IF_ERROR(ResolveCommand(opt_.command[0]).status());
+  for (pid_t p : opt_.pids) RETURN_IF_ERROR(CheckProcessExists(p));
+
+  RETURN_IF_ERROR(ProbeWritable(opt_.output));
+
+  BpfSamplerOptions bo;
+  bo.ring_bytes = opt_.ring_mib << 20;
+  bo.wakeup_bytes = bo.ring_bytes / 4;
+  ASSIGN_OR_RETURN(sampler_, BpfSampler::Load(bo, [this](absl::Span<const uint8_t> b) {
+                     OnBpfRecord(b);
+                   }));
+
+  std::optional<ChildProcess> child;
+  std::vector<pid_t> tids;
+  bool per_task = !opt_.system_wide;
+  if (!opt_.command.empty()) {
+    ASSIGN_OR_RETURN(ChildProcess c, ChildProcess::Spawn(opt_.command));
+    child.emplace(std::move(c));
+    tids.push_back(child->pid());
+  } else if (!opt_.pids.empty()) {
+    for (pid_t p : opt_.pids) {
+      ASSIGN_OR_RETURN(std::vector<pid_t> t, ListThreads(p));
+      tids.insert(tids.end(), t.begin(), t.end());
+    }
+  } else {
+    tids.push_back(-1);
+  }
+  RETURN_IF_ERROR(OpenEvents(tids, per_task, child.has_value()));
+
+  // Existing processes: their current mappings, now that the side-band
+  // events are open and will report anything newer.
+  if (!opt_.pids.empty()) {
+    for (pid_t p : opt_.pids) {
+      absl::Status s = tracker_.SynthesizeFromProc(static_cast<uint32_t>(p));
+      if (!s.ok() && !opt_.quiet) fprintf(stderr, "ringprof record: warning: %s\n", std::string(s.message()).c_str());
+    }
+  } else if (opt_.system_wide) {
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      uint32_t pid = 0;
+      if (absl::SimpleAtoi(entry.path().filename().string(), &pid) && pid > 0) {
+        (void)tracker_.SynthesizeFromProc(pid);  // processes may exit meanwhile
+      }
+    }
+  }
+
+  // Created only now, so that a failure above leaves an existing file alone.
+  ASSIGN_OR_RETURN(writer_, formats::RecordingWriter::Create(opt_.output));
+  std::map<std::string, std::string> meta;
+  meta["ringprof_version"] = "0.1.0";
+  meta["start_realtime_ns"] = absl::StrCat(RealtimeNs());
+  utsname u;
+  if (uname(&u) == 0) {
+    meta["hostname"] = u.nodename;
+    meta["kernel"] = absl::StrCat(u.sysname, " ", u.release, " ", u.machine);
+  }
+  if (!opt_.command.empty()) {
+    meta["target"] = "command";
+    meta["command"] = absl::StrJoin(opt_.command, " ");
+  } else if (!opt_.pids.empty()) {
+    meta["target"] = absl::StrCat("pid ", absl::StrJoin(opt_.pids, ","));
+  } else {
+    meta["target"] = "system-wide";
+  }
+  formats::EventDesc ev;
+  ev.name = spec_.name;
+  ev.type = spec_.type;
+  ev.config = spec_.config;
+  ev.freq = !opt_.period.has_value();
+  ev.sample_freq_or_period = opt_.period ? *opt_.period : opt_.frequency.value_or(999);
+  ev.unit = spec_.unit;
+  const uint64_t start_ns = MonotonicNs();
+  RETURN_IF_ERROR(writer_->WriteMeta(meta, {ev}, {}, start_ns));
+  {
+    absl::StatusOr<std::string> ksyms = ReadWholeFile("/proc/kallsyms");
+    if (ksyms.ok()) {
+      RETURN_IF_ERROR(writer_->WriteKallsyms(*ksyms));
+    } else if (!opt_.quiet) {
+      fprintf(stderr, "ringprof record: warning: %s; kernel frames will not be symbolized\n",
+              std::string(ksyms.status().message()).c_str());
+    }
+  }
+  last_flush_ns_ = start_ns;
+  RETURN_IF_ERROR(Flush(true));
+
+  if (child) {
+    if (absl::Status s = child->Start(); !s.ok()) {
+      writer_.reset();
+      unlink(opt_.output.c_str());
+      return absl::Status(s.code(), absl::StrCat(s.message(), " (", opt_.command[0], ")"));
+    }
+  }
+
+  const uint64_t deadline =
+      opt_.duration_s > 0 ? start_ns + static_cast<uint64_t>(opt_.duration_s * 1e9) : 0;
+  bool interrupted = false;
+  while (true) {
+    absl::Status s = sampler_->Poll(100);
+    if (!s.ok()) {
+      record_error_ = s;
+      break;
+    }
+    DrainSideband();
+    ResolvePending();
+    if (absl::Status f = Flush(false); !f.ok()) {
+      record_error_ = f;
+      break;
+    }
+    if (opt_.stop != nullptr && opt_.stop->load()) {
+      interrupted = true;
+      break;
+    }
+    if (deadline != 0 && MonotonicNs() >= deadline) break;
+    if (child && child->PollExited()) break;
+    if (!opt_.pids.empty()) {
+      bool any_alive = false;
+      for (pid_t p : opt_.pids) any_alive |= CheckProcessExists(p).ok();
+      if (!any_alive) break;
+    }
+  }
+  // Stop sampling, then collect everything still queued.
+  sampler_->DetachAll();
+  for (PerfEvent& e : events_) (void)e.Disable();
+  if (child && !child->exited()) {
+    // Interrupted or out of time: end the command we started.
+    child->Terminate(interrupted ? 2000 : 500);
+  }
+  (void)sampler_->Drain();
+  DrainSideband();
+  ResolvePending();
+  const uint64_t end_ns = MonotonicNs();
+
+  absl::StatusOr<BpfSamplerStats> st = sampler_->ReadStats();
+  if (st.ok()) loss_.lost_samples = st->lost;
+  if (!record_error_.ok()) {
+    // Keep what was recorded: flush and finish, then report the error.
+    (void)Flush(true);
+    (void)writer_->Finish(loss_, end_ns);
+    return record_error_;
+  }
+  RETURN_IF_ERROR(Flush(true));
+  RETURN_IF_ERROR(writer_->Finish(loss_, end_ns));
+
+  RecordSummary sum;
+  sum.samples = samples_written_;
+  sum.mappings = tracker_.mapping_count();
+  sum.seconds = static_cast<double>(end_ns - start_ns) / 1e9;
+  sum.loss = loss_;
+  sum.bytes = writer_->bytes_written();
+  sum.requested_hz = opt_.period ? 0 : opt_.frequency.value_or(999);
+  if (child) {
+    sum.command_ran = true;
+    sum.command_status = child->wait_status();
+    sum.command_cpu_seconds = child->cpu_seconds();
+    sum.command_samples = samples_written_;
+  }
+  return sum;
+}
+
+}  // namespace
+
+absl::StatusOr<RecordSummary> Record(const RecordOptions& options) {
+  Session session(options);
+  return session.Run();
+}
+
+}  // namespace ringprof::collector

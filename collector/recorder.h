@@ -1,0 +1,73 @@
+// The record pipeline.
+//
+//   1. Open the output file first (an unwritable path fails before anything
+//      starts), snapshot /proc/kallsyms, load the BPF sample program.
+//   2. Set up the target: fork the command parked on a gate, or list the
+//      threads of -p, or nothing for -a.
+//   3. Per CPU (and per thread for -p), open
+//        - a dummy side-band event (mmap2 + build-id, comm/exec, fork/exit),
+//          whose mmap'ed ring is the CPU's side-band ring, and
+//        - the sampling event, with its output redirected to that ring (so
+//          THROTTLE and LOST records land there) and the BPF program
+//          attached. Per-task events use inherit=1, so children and threads
+//          are followed. For a command both start at exec (enable_on_exec).
+//      For -p/-a the existing mappings are synthesized from /proc after the
+//      side-band events are open, so nothing falls between the two.
+//   4. Loop every 100 ms: drain the BPF ring into pending samples, then
+//      drain the side-band rings into the process-map tracker (in that order,
+//      so every mapping older than a pending sample is known), turn user IPs
+//      into (mapping, file offset), and write chunks about once a second
+//      (mappings and tasks before the samples that use them).
+//   5. Stop on: the command exiting, the -p process exiting, --duration,
+//      SIGINT/SIGTERM, or an I/O error. Detach, drain everything left, write
+//      the loss statistics and the END chunk.
+#ifndef RINGPROF_COLLECTOR_RECORDER_H_
+#define RINGPROF_COLLECTOR_RECORDER_H_
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "formats/recording.h"
+
+namespace ringprof::collector {
+
+struct RecordOptions {
+  std::string event = "cpu-clock";
+  std::optional<uint64_t> frequency;  // -F
+  std::optional<uint64_t> period;     // -c
+  std::vector<pid_t> pids;            // -p
+  bool system_wide = false;           // -a
+  std::vector<std::string> command;   // -- CMD ARGS
+  std::string output = "ringprof.rpf";
+  double duration_s = 0;  // 0: until the target exits or a signal
+  uint32_t ring_mib = 16;
+  bool quiet = false;
+  // Set from a signal handler to stop recording.
+  const std::atomic<bool>* stop = nullptr;
+};
+
+struct RecordSummary {
+  uint64_t samples = 0;
+  uint64_t mappings = 0;
+  double seconds = 0;
+  formats::LossStats loss;
+  uint64_t bytes = 0;
+  // For a command: its wait status and CPU time.
+  bool command_ran = false;
+  int command_status = 0;
+  double command_cpu_seconds = 0;
+  uint64_t command_samples = 0;  // samples whose pid is the command or a descendant
+  uint64_t requested_hz = 0;
+};
+
+absl::StatusOr<RecordSummary> Record(const RecordOptions& options);
+
+}  // namespace ringprof::collector
+
+#endif  // RINGPROF_COLLECTOR_RECORDER_H_

@@ -1,0 +1,174 @@
+#include "collector/target.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "base/status_macros.h"
+
+namespace ringprof::collector {
+
+absl::StatusOr<std::string> ResolveCommand(const std::string& name) {
+  auto check = [](const std::string& path) -> absl::Status {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) return LastErrnoStatus(path);
+    if (S_ISDIR(st.st_mode)) return absl::InvalidArgumentError(absl::StrCat(path, " is a directory"));
+    if (access(path.c_str(), X_OK) != 0) return LastErrnoStatus(path);
+    return absl::OkStatus();
+  };
+  if (name.empty()) return absl::InvalidArgumentError("empty command name");
+  if (name.find('/') != std::string::npos) {
+    absl::Status s = check(name);
+    if (!s.ok()) return absl::Status(s.code(), absl::StrCat("cannot run command: ", s.message()));
+    return name;
+  }
+  const char* path_env = std::getenv("PATH");
+  std::string path = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  for (absl::string_view dir : absl::StrSplit(path, ':')) {
+    std::string candidate = absl::StrCat(dir.empty() ? "." : dir, "/", name);
+    if (check(candidate).ok()) return candidate;
+  }
+  return absl::NotFoundError(
+      absl::StrCat("command '", name, "' not found in PATH; check the spelling or give a path"));
+}
+
+absl::StatusOr<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv) {
+  if (argv.empty()) return absl::InvalidArgumentError("no command given");
+  int gate[2];
+  int err[2];
+  if (pipe2(gate, O_CLOEXEC) != 0) return LastErrnoStatus("creating a pipe");
+  ScopedFd gate_r(gate[0]);
+  ScopedFd gate_w(gate[1]);
+  if (pipe2(err, O_CLOEXEC) != 0) return LastErrnoStatus("creating a pipe");
+  ScopedFd err_r(err[0]);
+  ScopedFd err_w(err[1]);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) return LastErrnoStatus("fork");
+  if (pid == 0) {
+    // Child: wait for the go-ahead, then exec. Only async-signal-safe calls.
+    char c;
+    ssize_t n;
+    do {
+      n = read(gate_r.get(), &c, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(127);  // the profiler went away
+    execvp(args[0], args.data());
+    int e = errno;
+    ssize_t w = write(err_w.get(), &e, sizeof(e));
+    (void)w;
+    _exit(127);
+  }
+  return ChildProcess(pid, std::move(gate_w), std::move(err_r));
+}
+
+ChildProcess::ChildProcess(ChildProcess&& o) noexcept
+    : pid_(std::exchange(o.pid_, -1)),
+      gate_(std::move(o.gate_)),
+      err_(std::move(o.err_)),
+      started_(o.started_),
+      exited_(o.exited_),
+      wait_status_(o.wait_status_),
+      usage_(o.usage_) {}
+
+ChildProcess::~ChildProcess() {
+  if (pid_ > 0 && !exited_) {
+    if (!started_) gate_.Reset();  // the child sees EOF and exits 127
+    Terminate(started_ ? 1000 : 0);
+  }
+}
+
+absl::Status ChildProcess::Start() {
+  char c = 'g';
+  if (write(gate_.get(), &c, 1) != 1) return LastErrnoStatus("starting the command");
+  gate_.Reset();
+  started_ = true;
+  int e = 0;
+  ssize_t n;
+  do {
+    n = read(err_.get(), &e, sizeof(e));  // EOF on a successful exec
+  } while (n < 0 && errno == EINTR);
+  err_.Reset();
+  if (n == sizeof(e)) {
+    PollExited();
+    return ErrnoStatus(e, "cannot run the command");
+  }
+  return absl::OkStatus();
+}
+
+bool ChildProcess::PollExited() {
+  if (exited_ || pid_ <= 0) return exited_;
+  int status = 0;
+  pid_t r = wait4(pid_, &status, WNOHANG, &usage_);
+  if (r == pid_) {
+    exited_ = true;
+    wait_status_ = status;
+  }
+  return exited_;
+}
+
+void ChildProcess::Terminate(int grace_ms) {
+  if (exited_ || pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  for (int waited = 0; waited < grace_ms; waited += 10) {
+    if (PollExited()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(pid_, SIGKILL);
+  int status = 0;
+  if (wait4(pid_, &status, 0, &usage_) == pid_) {
+    exited_ = true;
+    wait_status_ = status;
+  }
+}
+
+double ChildProcess::cpu_seconds() const {
+  auto secs = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  return secs(usage_.ru_utime) + secs(usage_.ru_stime);
+}
+
+absl::StatusOr<std::vector<pid_t>> ListThreads(pid_t pid) {
+  std::string dir = absl::StrCat("/proc/", pid, "/task");
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no process with PID ", pid));
+    return LastErrnoStatus(absl::StrCat("listing threads of PID ", pid));
+  }
+  std::vector<pid_t> tids;
+  while (struct dirent* e = readdir(d)) {
+    int tid = 0;
+    if (absl::SimpleAtoi(e->d_name, &tid) && tid > 0) tids.push_back(tid);
+  }
+  closedir(d);
+  if (tids.empty()) return absl::NotFoundError(absl::StrCat("PID ", pid, " has no threads (exited?)"));
+  return tids;
+}
+
+absl::Status CheckProcessExists(pid_t pid) {
+  if (pid <= 0) return absl::InvalidArgumentError(absl::StrCat("invalid PID ", pid));
+  if (kill(pid, 0) != 0) {
+    if (errno == ESRCH) return absl::NotFoundError(absl::StrCat("no process with PID ", pid));
+    if (errno == EPERM) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "not permitted to profile PID ", pid, "; run as root or as the process's owner"));
+    }
+    return LastErrnoStatus(absl::StrCat("checking PID ", pid));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ringprof::collector
