@@ -1,0 +1,226 @@
+// Unprivileged tests of the collector's pure parts: event names, the perf
+// side-band record parser, and the process-map tracker.
+#include <linux/perf_event.h>
+#include <sys/mman.h>
+
+#include <cstring>
+#include <vector>
+
+#include "collector/event_spec.h"
+#include "collector/process_maps.h"
+#include "collector/sideband.h"
+#include "gtest/gtest.h"
+
+namespace ringprof::collector {
+namespace {
+
+TEST(EventSpec, KnownNamesAndModifiers) {
+  auto e = ParseEventSpec("page-faults:u");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->type, PERF_TYPE_SOFTWARE);
+  EXPECT_EQ(e->config, PERF_COUNT_SW_PAGE_FAULTS);
+  EXPECT_FALSE(e->exclude_user);
+  EXPECT_TRUE(e->exclude_kernel);
+  EXPECT_EQ(e->unit, "count");
+  auto c = ParseEventSpec("cpu-clock");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->unit, "nanoseconds");
+  auto h = ParseEventSpec("cycles:k");
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->type, PERF_TYPE_HARDWARE);
+  EXPECT_TRUE(h->exclude_user);
+}
+
+TEST(EventSpec, UnknownNameSuggestsNearest) {
+  auto e = ParseEventSpec("page-fualts");
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(std::string(e.status().message()).find("page-faults"), std::string::npos)
+      << e.status();
+  auto m = ParseEventSpec("cpu-clock:x");
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(std::string(m.status().message()).find("modifier"), std::string::npos);
+}
+
+// Builds a perf record: header + body + sample_id trailer {pid, tid, time}.
+std::vector<uint8_t> Record(uint32_t type, uint16_t misc, const std::vector<uint8_t>& body,
+                            uint32_t pid, uint32_t tid, uint64_t time) {
+  std::vector<uint8_t> out(sizeof(perf_event_header));
+  out.insert(out.end(), body.begin(), body.end());
+  auto put = [&](const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    out.insert(out.end(), b, b + n);
+  };
+  put(&pid, 4);
+  put(&tid, 4);
+  put(&time, 8);
+  perf_event_header h{type, misc, static_cast<uint16_t>(out.size())};
+  std::memcpy(out.data(), &h, sizeof(h));
+  return out;
+}
+
+template <typename T>
+void Put(std::vector<uint8_t>& v, T x) {
+  const auto* b = reinterpret_cast<const uint8_t*>(&x);
+  v.insert(v.end(), b, b + sizeof(T));
+}
+
+std::vector<uint8_t> Mmap2Body(uint32_t pid, uint64_t addr, uint64_t len, uint64_t pgoff,
+                               const std::string& build_id, const std::string& name) {
+  std::vector<uint8_t> b;
+  Put(b, pid);
+  Put(b, pid);
+  Put(b, addr);
+  Put(b, len);
+  Put(b, pgoff);
+  uint8_t ids[24] = {};
+  ids[0] = static_cast<uint8_t>(build_id.size());
+  std::memcpy(ids + 4, build_id.data(), build_id.size());
+  b.insert(b.end(), ids, ids + 24);
+  Put(b, static_cast<uint32_t>(PROT_READ | PROT_EXEC));
+  Put(b, static_cast<uint32_t>(MAP_PRIVATE));
+  b.insert(b.end(), name.begin(), name.end());
+  size_t padded = (name.size() + 8) & ~size_t{7};
+  b.resize(b.size() + padded - name.size(), 0);
+  return b;
+}
+
+TEST(Sideband, ParsesMmap2WithBuildId) {
+  auto rec = Record(PERF_RECORD_MMAP2, 1 << 14,
+                    Mmap2Body(42, 0x400000, 0x1000, 0x2000, std::string(20, '\xab'), "/bin/x"),
+                    42, 42, 777);
+  auto r = ParseSidebandRecord(rec);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->kind, SidebandRecord::Kind::kMmap2);
+  EXPECT_EQ(r->addr, 0x400000u);
+  EXPECT_EQ(r->len, 0x1000u);
+  EXPECT_EQ(r->pgoff, 0x2000u);
+  EXPECT_EQ(r->build_id, std::string(20, '\xab'));
+  EXPECT_EQ(r->filename, "/bin/x");
+  EXPECT_EQ(r->time_ns, 777u);
+}
+
+TEST(Sideband, TruncatedAndLyingRecordsAreErrors) {
+  auto rec = Record(PERF_RECORD_MMAP2, 0, Mmap2Body(1, 0, 1, 0, "", "/a"), 1, 1, 1);
+  for (size_t cut = 0; cut < rec.size(); ++cut) {
+    std::vector<uint8_t> part(rec.begin(), rec.begin() + static_cast<ptrdiff_t>(cut));
+    EXPECT_FALSE(ParseSidebandRecord(part).ok()) << "cut at " << cut;
+  }
+  // Header size that lies about the length.
+  auto bad = rec;
+  bad[6] = 200;
+  EXPECT_FALSE(ParseSidebandRecord(bad).ok());
+  // Build-id size larger than the field.
+  auto big = Record(PERF_RECORD_MMAP2, 1 << 14, Mmap2Body(1, 0, 1, 0, "", "/a"), 1, 1, 1);
+  big[sizeof(perf_event_header) + 40] = 99;
+  EXPECT_FALSE(ParseSidebandRecord(big).ok());
+}
+
+TEST(Sideband, ForkCommExitLost) {
+  std::vector<uint8_t> fork_body;
+  Put(fork_body, uint32_t{10});
+  Put(fork_body, uint32_t{9});
+  Put(fork_body, uint32_t{10});
+  Put(fork_body, uint32_t{9});
+  Put(fork_body, uint64_t{5});
+  auto f = ParseSidebandRecord(Record(PERF_RECORD_FORK, 0, fork_body, 10, 10, 5));
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->kind, SidebandRecord::Kind::kFork);
+  EXPECT_EQ(f->pid, 10u);
+  EXPECT_EQ(f->ppid, 9u);
+  std::vector<uint8_t> comm_body;
+  Put(comm_body, uint32_t{10});
+  Put(comm_body, uint32_t{10});
+  for (char ch : std::string("worker\0\0", 8)) comm_body.push_back(static_cast<uint8_t>(ch));
+  auto c = ParseSidebandRecord(Record(PERF_RECORD_COMM, PERF_RECORD_MISC_COMM_EXEC, comm_body, 10, 10, 6));
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->exec);
+  EXPECT_EQ(c->comm, "worker");
+  std::vector<uint8_t> lost_body;
+  Put(lost_body, uint64_t{1});
+  Put(lost_body, uint64_t{33});
+  auto l = ParseSidebandRecord(Record(PERF_RECORD_LOST, 0, lost_body, 0, 0, 7));
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l->lost, 33u);
+}
+
+SidebandRecord Mmap(uint32_t pid, uint64_t t, uint64_t start, uint64_t len, uint64_t pgoff,
+                    const std::string& path) {
+  SidebandRecord r;
+  r.kind = SidebandRecord::Kind::kMmap2;
+  r.pid = r.tid = pid;
+  r.time_ns = t;
+  r.addr = start;
+  r.len = len;
+  r.pgoff = pgoff;
+  r.prot = PROT_READ | PROT_EXEC;
+  r.filename = path;
+  r.build_id = "id-" + path;
+  return r;
+}
+
+TEST(ProcessMapTracker, ResolvesFileOffsetsOverTime) {
+  ProcessMapTracker t;
+  t.Apply(Mmap(100, 10, 0x1000, 0x1000, 0x3000, "/lib/a.so"));
+  auto f = t.Resolve(100, 20, 0x1010);
+  EXPECT_NE(f.mapping_id, 0u);
+  EXPECT_EQ(f.address, 0x3010u);
+  // Before the mapping existed: unknown, raw address kept.
+  auto early = t.Resolve(100, 5, 0x1010);
+  EXPECT_EQ(early.mapping_id, 0u);
+  EXPECT_EQ(early.address, 0x1010u);
+  // A later mapping over the same range wins for later samples only.
+  t.Apply(Mmap(100, 30, 0x1000, 0x1000, 0x0, "/lib/b.so"));
+  EXPECT_EQ(t.Resolve(100, 25, 0x1010).address, 0x3010u);
+  EXPECT_EQ(t.Resolve(100, 35, 0x1010).address, 0x10u);
+  // Another pid sees nothing.
+  EXPECT_EQ(t.Resolve(101, 35, 0x1010).mapping_id, 0u);
+}
+
+TEST(ProcessMapTracker, ExecResetsAndForkCopies) {
+  ProcessMapTracker t;
+  t.Apply(Mmap(100, 10, 0x1000, 0x1000, 0, "/bin/old"));
+  SidebandRecord fork;
+  fork.kind = SidebandRecord::Kind::kFork;
+  fork.pid = fork.tid = 200;
+  fork.ppid = fork.ptid = 100;
+  fork.time_ns = 15;
+  t.Apply(fork);
+  auto child = t.Resolve(200, 16, 0x1008);
+  ASSERT_NE(child.mapping_id, 0u);
+  EXPECT_EQ(child.address, 0x8u);
+  SidebandRecord exec;
+  exec.kind = SidebandRecord::Kind::kComm;
+  exec.exec = true;
+  exec.pid = exec.tid = 100;
+  exec.time_ns = 20;
+  exec.comm = "new";
+  t.Apply(exec);
+  EXPECT_EQ(t.Resolve(100, 21, 0x1008).mapping_id, 0u) << "old image must not survive exec";
+  EXPECT_NE(t.Resolve(100, 19, 0x1008).mapping_id, 0u) << "samples before exec still resolve";
+  EXPECT_NE(t.Resolve(200, 21, 0x1008).mapping_id, 0u) << "the child keeps its copy";
+  auto maps = t.TakeNewMappings();
+  EXPECT_EQ(maps.size(), 2u);
+  EXPECT_TRUE(t.TakeNewMappings().empty());
+  auto tasks = t.TakeNewTasks();
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_EQ(tasks[1].kind, formats::TaskEventKind::kExec);
+}
+
+TEST(ProcessMapTracker, ParsesProcMaps) {
+  ProcessMapTracker t;
+  t.AddProcMaps(7,
+                "55d0a0000000-55d0a0001000 r--p 00000000 fe:01 123 /usr/bin/my prog\n"
+                "55d0a0001000-55d0a0005000 r-xp 00001000 fe:01 123 /usr/bin/my prog\n"
+                "7ffd00000000-7ffd00002000 r-xp 00000000 00:00 0 [vdso]\n"
+                "garbage line\n",
+                0);
+  auto maps = t.TakeNewMappings();
+  ASSERT_EQ(maps.size(), 2u);
+  EXPECT_EQ(maps[0].path, "/usr/bin/my prog");
+  EXPECT_EQ(maps[0].pgoff, 0x1000u);
+  EXPECT_EQ(maps[1].path, "[vdso]");
+  EXPECT_EQ(t.Resolve(7, 1, 0x55d0a0001010).address, 0x1010u);
+}
+
+}  // namespace
+}  // namespace ringprof::collector

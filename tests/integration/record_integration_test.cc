@@ -1,0 +1,378 @@
+// Root integration tests: `ringprof record` on workloads with known call
+// chains, then the recording symbolized and checked through the report
+// library and the CLI. Skipped (with the reason) without root or BPF.
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "formats/recording.h"
+#include "gtest/gtest.h"
+#include "report/profile_builder.h"
+#include "report/table.h"
+#include "tests/integration/subprocess.h"
+
+namespace ringprof {
+namespace {
+
+using testing::Run;
+using testing::RunResult;
+
+const std::string kBin = RINGPROF_BIN;
+const std::string kWorkloads = WORKLOAD_DIR;
+
+// Why recording cannot run here, or "" when it can.
+const std::string& CannotRecordReason() {
+  static const std::string reason = [] {
+    if (geteuid() != 0) return std::string("needs root (CAP_BPF + CAP_PERFMON)");
+    std::string out = ::testing::TempDir() + "/probe.rpf";
+    RunResult r = Run({kBin, "record", "-q", "-o", out, "--", "true"});
+    std::remove(out.c_str());
+    if (r.status != 0) return "ringprof record does not work here: " + r.err;
+    return std::string();
+  }();
+  return reason;
+}
+
+#define SKIP_UNLESS_RECORDING_WORKS()                                       \
+  do {                                                                      \
+    if (!CannotRecordReason().empty()) GTEST_SKIP() << CannotRecordReason(); \
+  } while (0)
+
+class RecordTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/ringprof-it-" + std::to_string(getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+
+  // Records `cmd` and returns the recording path; fails the test on error.
+  std::string RecordCommand(const std::vector<std::string>& args, RunResult* result = nullptr) {
+    std::string out = Path("rec.rpf");
+    std::vector<std::string> argv = {kBin, "record", "-o", out};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunResult r = Run(argv);
+    EXPECT_EQ(r.status, 0) << r.err;
+    if (result != nullptr) *result = r;
+    return out;
+  }
+
+  std::string dir_;
+};
+
+// A sample's function names, leaf first (inline frames expanded).
+struct Stack {
+  std::vector<std::string> functions;
+  int64_t count = 0;
+};
+
+std::vector<Stack> Stacks(const formats::Profile& p, bool user_only = false) {
+  std::map<uint64_t, const formats::ProfileLocation*> locs;
+  for (const auto& l : p.locations) locs[l.id] = &l;
+  std::map<uint64_t, const formats::ProfileFunction*> funcs;
+  for (const auto& f : p.functions) funcs[f.id] = &f;
+  std::map<uint64_t, const formats::ProfileMapping*> maps;
+  for (const auto& m : p.mappings) maps[m.id] = &m;
+  std::vector<Stack> out;
+  for (const auto& s : p.samples) {
+    Stack st;
+    st.count = s.values.empty() ? 0 : s.values[0];
+    for (uint64_t id : s.location_ids) {
+      const auto* loc = locs.at(id);
+      if (user_only && loc->mapping_id != 0 && report::IsKernelMapping(*maps.at(loc->mapping_id))) {
+        continue;
+      }
+      for (const auto& line : loc->lines) st.functions.push_back(funcs.at(line.function_id)->name);
+    }
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+formats::Profile Load(const std::string& path, const std::string& comm = "") {
+  report::BuildOptions bo;
+  bo.comm = comm;
+  absl::StatusOr<formats::Profile> p = report::LoadProfile(path, symbolizer::SymbolizerOptions(), bo);
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? *std::move(p) : formats::Profile();
+}
+
+// True when `chain` (leaf first) appears consecutively in the stack.
+bool HasChain(const Stack& s, const std::vector<std::string>& chain) {
+  for (size_t i = 0; i + chain.size() <= s.functions.size(); ++i) {
+    bool ok = true;
+    for (size_t j = 0; j < chain.size() && ok; ++j) ok = s.functions[i + j] == chain[j];
+    if (ok) return true;
+  }
+  return false;
+}
+
+double CpuSecondsFromSummary(const std::string& err) {
+  std::smatch m;
+  std::regex re("after ([0-9.]+) s of CPU time");
+  if (std::regex_search(err, m, re)) return std::stod(m[1]);
+  return -1;
+}
+
+TEST_F(RecordTest, ChainIsWholeSymbolizedAndCHoldsSelfTime) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  std::string rec = RecordCommand({"-F", "999", "--", kWorkloads + "/workload_chain", "1.5"});
+  formats::Profile p = Load(rec, "workload_chain");
+  int64_t total = 0;
+  int64_t chain = 0;
+  int64_t c_self = 0;
+  for (const Stack& s : Stacks(p, /*user_only=*/true)) {
+    total += s.count;
+    if (HasChain(s, {"c", "b", "a", "main"})) chain += s.count;
+    if (!s.functions.empty() && s.functions[0] == "c") c_self += s.count;
+  }
+  ASSERT_GT(total, 1000) << "expected about 1500 samples";
+  EXPECT_GE(chain, total * 95 / 100) << chain << " of " << total << " samples show main>a>b>c";
+  // Self time counts the leaf of the whole stack (kernel frames included).
+  int64_t c_leaf = 0;
+  for (const Stack& s : Stacks(p)) {
+    if (!s.functions.empty() && s.functions[0] == "c") c_leaf += s.count;
+  }
+  EXPECT_GE(c_leaf, total * 90 / 100) << "c holds " << c_leaf << " of " << total;
+  EXPECT_EQ(p.loss.lost_samples, 0u);
+}
+
+class RateTest : public RecordTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(RateTest, SampleCountMatchesRateTimesCpuTime) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  const int hz = GetParam();
+  RunResult r;
+  std::string rec = RecordCommand(
+      {"-F", std::to_string(hz), "--", kWorkloads + "/workload_chain", "2.0"}, &r);
+  double cpu = CpuSecondsFromSummary(r.err);
+  ASSERT_GT(cpu, 1.9) << r.err;
+  absl::StatusOr<formats::Recording> recording = formats::ReadRecording(rec);
+  ASSERT_TRUE(recording.ok()) << recording.status();
+  double expected = hz * cpu;
+  double got = static_cast<double>(recording->samples.size());
+  EXPECT_NEAR(got, expected, expected * 0.05) << "asked " << hz << " Hz over " << cpu << " CPU-s";
+  EXPECT_EQ(recording->loss.lost_samples, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Rates, RateTest, ::testing::Values(99, 999));
+
+TEST_F(RecordTest, ShortLivedChildrenAreSymbolized) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  std::string rec = RecordCommand({"-F", "999", "--", kWorkloads + "/workload_forker", "30", "20"});
+  absl::StatusOr<formats::Recording> recording = formats::ReadRecording(rec);
+  ASSERT_TRUE(recording.ok());
+  uint32_t parent = 0;
+  std::set<uint32_t> pids;
+  for (const auto& t : recording->tasks) {
+    if (t.kind == formats::TaskEventKind::kExec) parent = t.pid;
+    if (t.kind == formats::TaskEventKind::kFork && t.pid != t.ppid) pids.insert(t.pid);
+  }
+  EXPECT_GE(pids.size(), 30u) << "every fork is recorded";
+  formats::Profile p = Load(rec);
+  int64_t child_samples = 0;
+  int64_t child_symbolized = 0;
+  std::map<std::string, int64_t> by_pid_label;
+  for (size_t i = 0; i < p.samples.size(); ++i) {
+    const auto& s = p.samples[i];
+    int64_t pid = 0;
+    for (const auto& l : s.labels) {
+      if (l.key == "pid") pid = l.is_num ? l.num : std::atoll(l.str.c_str());
+    }
+    if (pid == 0 || static_cast<uint32_t>(pid) == parent) continue;
+    Stack st = Stacks(p, true)[i];
+    child_samples += st.count;
+    if (HasChain(st, {"child_burn", "child_main", "main"})) child_symbolized += st.count;
+  }
+  ASSERT_GT(child_samples, 300) << "30 children x 20 ms at 999 Hz";
+  EXPECT_GE(child_symbolized, child_samples * 95 / 100);
+}
+
+TEST_F(RecordTest, DeepStackIsCutAndCountedNotDropped) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  std::string rec = RecordCommand({"-F", "499", "--", kWorkloads + "/workload_deep", "300", "1.0"});
+  absl::StatusOr<formats::Recording> r = formats::ReadRecording(rec);
+  ASSERT_TRUE(r.ok());
+  EXPECT_GT(r->samples.size(), 400u);
+  EXPECT_GT(r->loss.user_truncated, r->samples.size() * 9 / 10);
+  size_t at_limit = 0;
+  for (const auto& s : r->samples) {
+    if (s.flags & formats::kSampleUserTruncated) {
+      EXPECT_EQ(s.user_frames.size(), 127u);
+      ++at_limit;
+    }
+  }
+  EXPECT_EQ(at_limit, r->loss.user_truncated);
+  formats::Profile p = Load(rec);
+  EXPECT_EQ(p.loss.user_truncated, r->loss.user_truncated) << "reports carry the count";
+}
+
+TEST_F(RecordTest, ExistingProcessByPid) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl((kWorkloads + "/workload_chain").c_str(), "workload_chain", "3", nullptr);
+    _exit(127);
+  }
+  usleep(200 * 1000);
+  std::string rec = RecordCommand({"-p", std::to_string(pid), "--duration", "1"});
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  formats::Profile p = Load(rec);
+  int64_t total = 0;
+  int64_t chain = 0;
+  for (const Stack& s : Stacks(p, true)) {
+    total += s.count;
+    if (HasChain(s, {"c", "b", "a", "main"})) chain += s.count;
+  }
+  ASSERT_GT(total, 500);
+  EXPECT_GE(chain, total * 95 / 100) << "mappings synthesized from /proc resolve";
+}
+
+TEST_F(RecordTest, SystemWide) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl((kWorkloads + "/workload_chain").c_str(), "workload_chain", "2", nullptr);
+    _exit(127);
+  }
+  usleep(100 * 1000);
+  std::string rec = RecordCommand({"-a", "-F", "199", "--duration", "1"});
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  formats::Profile p = Load(rec, "workload_chain");
+  int64_t chain = 0;
+  int64_t total = 0;
+  for (const Stack& s : Stacks(p, true)) {
+    total += s.count;
+    if (HasChain(s, {"c", "b", "a", "main"})) chain += s.count;
+  }
+  EXPECT_GT(total, 100);
+  EXPECT_GE(chain, total * 9 / 10);
+}
+
+// Each failure: non-zero exit, no crash, exactly one line on stderr.
+void ExpectOneLineError(const RunResult& r, const std::string& needle) {
+  EXPECT_NE(r.status, 0);
+  EXPECT_LT(r.status, 128) << "crashed: " << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+}
+
+TEST_F(RecordTest, BadInputGetsOneClearLine) {
+  ExpectOneLineError(Run({kBin, "record", "-e", "page-fualts", "--", "true"}), "page-faults");
+  ExpectOneLineError(Run({kBin, "record", "-o", Path("x.rpf"), "--", "/nonexistent/cmd"}),
+                     "/nonexistent/cmd");
+  ExpectOneLineError(Run({kBin, "record", "-o", Path("x.rpf"), "--", "no-such-command-xyz"}),
+                     "not found");
+  ExpectOneLineError(Run({kBin, "record", "-p", "999999999"}), "no process with PID");
+  ExpectOneLineError(Run({kBin, "record", "-o", "/nonexistent-dir/x.rpf", "--", "true"}),
+                     "/nonexistent-dir/x.rpf");
+  ExpectOneLineError(Run({kBin, "record"}), "nothing to profile");
+  EXPECT_FALSE(std::filesystem::exists(Path("x.rpf"))) << "no file left behind on failure";
+}
+
+TEST_F(RecordTest, ExistingOutputSurvivesAFailedStart) {
+  std::string out = Path("keep.rpf");
+  std::ofstream(out) << "precious";
+  Run({kBin, "record", "-o", out, "--", "/nonexistent/cmd"});
+  EXPECT_EQ(testing::Slurp(out), "precious");
+}
+
+TEST_F(RecordTest, HardwareEventWithoutPmuSaysSo) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  RunResult r = Run({kBin, "record", "-e", "cycles", "-o", Path("hw.rpf"), "--", "true"});
+  if (r.status == 0) GTEST_SKIP() << "this machine has a hardware PMU; cycles opened";
+  ExpectOneLineError(r, "not supported");
+  EXPECT_NE(r.err.find("cpu-clock"), std::string::npos) << "names what is available";
+}
+
+TEST_F(RecordTest, UnprivilegedUserGetsCapabilityMessage) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to switch to an unprivileged user";
+  if (system("command -v setpriv >/dev/null 2>&1") != 0) GTEST_SKIP() << "setpriv missing";
+  // The binary must be reachable by 'nobody'.
+  struct stat st;
+  std::string probe = kBin;
+  RunResult help = Run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", kBin, "--help"});
+  if (help.status != 0) GTEST_SKIP() << "build directory not accessible to uid 65534: " << help.err;
+  (void)st;
+  chmod(dir_.c_str(), 0777);
+  RunResult r = Run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                     "--inh-caps=-all", kBin, "record", "-o", Path("u.rpf"), "--", "true"});
+  ExpectOneLineError(r, "CAP_BPF");
+}
+
+TEST_F(RecordTest, DamagedRecordingsReportWhatIsReadable) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  std::string rec = RecordCommand({"-F", "999", "--", kWorkloads + "/workload_chain", "2"});
+  std::string bytes = testing::Slurp(rec);
+  ASSERT_GT(bytes.size(), 1000u);
+  // Cut in the last quarter: the kallsyms and early chunks stay readable.
+  std::string cut = Path("cut.rpf");
+  std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() * 9 / 10);
+  RunResult r = Run({kBin, "report", "-i", cut});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("damaged"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find(" c"), std::string::npos) << r.out;
+  // Scribble over bytes in the middle: that chunk is lost, the rest reads.
+  std::string bad = bytes;
+  for (size_t i = bad.size() / 2; i < bad.size() / 2 + 64; ++i) bad[i] = static_cast<char>(~bad[i]);
+  std::string corrupt = Path("corrupt.rpf");
+  std::ofstream(corrupt, std::ios::binary) << bad;
+  r = Run({kBin, "report", "-i", corrupt});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("damaged"), std::string::npos) << r.err;
+  // Not a recording at all.
+  std::string junk = Path("junk.rpf");
+  std::ofstream(junk) << "this is not a recording\n";
+  ExpectOneLineError(Run({kBin, "report", "-i", junk}), "junk.rpf");
+  ExpectOneLineError(Run({kBin, "report", "-i", Path("missing.rpf")}), "missing.rpf");
+}
+
+TEST_F(RecordTest, PprofAgreesWithReport) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  if (system("command -v go >/dev/null 2>&1") != 0) GTEST_SKIP() << "go (golang-go) missing";
+  std::string rec = RecordCommand({"-F", "999", "--", kWorkloads + "/workload_chain", "1"});
+  std::string pb = Path("out.pb.gz");
+  RunResult conv = Run({kBin, "pprof", "-i", rec, "-o", pb});
+  ASSERT_EQ(conv.status, 0) << conv.err;
+  setenv("HOME", dir_.c_str(), 1);
+  setenv("GOCACHE", Path("gocache").c_str(), 1);
+  RunResult top = Run({"go", "tool", "pprof", "-top", pb});
+  ASSERT_EQ(top.status, 0) << top.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(top.out, m, std::regex("of ([0-9]+) total"))) << top.out;
+  int64_t pprof_total = std::stoll(m[1]);
+  // First row after the column header: "flat flat% sum% cum cum% name".
+  std::regex row(R"(\n\s*[0-9.]+\w*\s+[0-9.]+%\s+[0-9.]+%\s+[0-9.]+\w*\s+[0-9.]+%\s+(\S+))");
+  ASSERT_TRUE(std::regex_search(top.out, m, row)) << top.out;
+  std::string pprof_top = m[1];
+
+  formats::Profile p = Load(rec);
+  report::FunctionTable t = report::ComputeFunctionTable(p);
+  ASSERT_TRUE(report::SortTable(t, "self").ok());
+  ASSERT_FALSE(t.rows.empty());
+  EXPECT_EQ(pprof_top, t.rows[0].name);
+  EXPECT_EQ(pprof_total, t.sums[0]);
+  EXPECT_EQ(pprof_top, "c");
+
+  RunResult traces = Run({"go", "tool", "pprof", "-traces", pb});
+  ASSERT_EQ(traces.status, 0) << traces.err;
+  EXPECT_TRUE(std::regex_search(traces.out, std::regex(R"(\bc\n\s+b\n\s+a\n\s+main)")))
+      << traces.out.substr(0, 2000);
+}
+
+}  // namespace
+}  // namespace ringprof
