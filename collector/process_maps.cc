@@ -115,6 +115,12 @@ absl::Status ProcessMapTracker::SynthesizeFromProc(uint32_t pid, const std::stri
   std::stringstream ss;
   ss << in.rdbuf();
   AddProcMaps(pid, ss.str(), 0);
+  // The process's name, as a comm event at time 0, so reports can name it.
+  std::ifstream comm_in(absl::StrCat(proc_root, "/", pid, "/comm"));
+  std::string comm;
+  if (comm_in && std::getline(comm_in, comm)) {
+    new_tasks_.push_back({formats::TaskEventKind::kComm, 0, pid, pid, 0, 0, comm});
+  }
   return absl::OkStatus();
 }
 
