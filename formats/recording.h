@@ -7,7 +7,7 @@
 // and user frames as (mapping id, file offset)), and loss statistics.
 //
 // The file is a header followed by self-contained chunks, each with a CRC32.
-// The writer appends a chunk per Flush(), so a collector killed mid-run
+// The writer appends (and fflush()es) a chunk per Write* call, so a collector killed mid-run
 // leaves a file that is readable up to its last complete chunk. The reader
 // never fails on damage after the header: it keeps what is readable and
 // describes what is not in Recording::damage.
@@ -117,7 +117,7 @@ struct LossStats {
 struct Damage {
   bool truncated = false;         // the file ended inside a chunk
   uint64_t bad_chunks = 0;        // chunks skipped for a bad checksum or layout
-  uint64_t bytes_unreadable = 0;  // bytes after the last good chunk
+  uint64_t bytes_unreadable = 0;  // bytes in no good chunk: skipped, or after the last good chunk
   bool missing_end = false;       // no END chunk: the writer did not finish
   std::vector<std::string> messages;  // one line per problem, with offsets
   bool empty() const { return !truncated && bad_chunks == 0 && !missing_end && messages.empty(); }
@@ -165,10 +165,21 @@ class RecordingWriter {
  private:
   RecordingWriter(std::FILE* f, std::string path) : file_(f), path_(std::move(path)) {}
   absl::Status WriteChunk(uint32_t type, std::string_view payload);
+  // Fails once the writer is finished or an earlier write failed: a chunk
+  // written after a partial one would sit behind unreadable bytes.
+  absl::Status CheckWritable() const;
   std::FILE* file_;
   std::string path_;
   uint64_t offset_ = 0;
+  absl::Status failure_;  // first I/O error; later calls return it
+  bool finished_ = false;
 };
+
+// Payloads above this size are rejected by the reader as impossible; the
+// writer never produces them (sample, mapping and task batches are split at
+// kTargetChunkPayload, kallsyms text is split into several chunks).
+inline constexpr uint32_t kMaxChunkPayload = 256u << 20;
+inline constexpr uint32_t kTargetChunkPayload = 4u << 20;
 
 // Reads a whole recording. Fails only when the file cannot be opened or its
 // header is not a ringprof recording of a supported version; damage after

@@ -30,21 +30,28 @@ namespace ringprof::symbolizer {
 // One source-level frame. In a chain, frames[0] is the innermost inlined
 // callee and frames.back() the function that physically holds the address.
 struct SourceFrame {
-  std::string function;     // demangled when demangling is on, else as in the ELF
-  std::string linkage_name; // mangled name when known, else empty
-  std::string file;         // may be empty
-  int line = 0;             // 0 when unknown
+  std::string function;      // demangled when demangling is on, else as in the ELF
+  std::string linkage_name;  // mangled name when known, else empty
+  std::string file;          // may be empty
+  int line = 0;              // 0 when unknown
+  // DWARF line-table discriminator of the innermost frame (0 when none);
+  // binutils addr2line prints it as " (discriminator N)".
+  uint32_t discriminator = 0;
   bool operator==(const SourceFrame&) const = default;
 };
 
 struct SymbolizedAddress {
-  // Empty when nothing is known. `status` then says why.
+  // Empty when nothing is known. `status` then says why. When the DWARF of
+  // the covering unit is unreadable, `status` holds that error and `frames`
+  // may still hold the symbol-table name (function only) as a best effort.
   std::vector<SourceFrame> frames;
   absl::Status status;
 };
 
 struct SymbolizerOptions {
   bool demangle = true;
+  // Off: one frame per address, the function that physically holds it, at
+  // the line of its outermost inlined call there (or the line table's line).
   bool inlines = true;
   // Extra roots searched for files: <symfs>/<recorded path>, and
   // <symfs>/.build-id/xx/yyyy(.debug).
@@ -72,6 +79,9 @@ class ElfSymbolizer {
 // Kernel symbols from a kallsyms text snapshot.
 class KernelSymbols {
  public:
+  // Keeps text symbols (t, T, w, W). Malformed lines give InvalidArgument
+  // with the line number and byte offset; a snapshot whose addresses are all
+  // 0 (read without privilege) gives FailedPrecondition.
   static absl::StatusOr<KernelSymbols> Parse(std::string_view kallsyms_text);
   // frames has one entry ("func" or "func [module]" style name) or is empty.
   SymbolizedAddress Lookup(uint64_t address) const;
@@ -80,6 +90,10 @@ class KernelSymbols {
  private:
   std::vector<uint64_t> addrs_;  // sorted
   std::vector<std::string> names_;
+  // Exclusive end of each symbol: the next higher address of any kallsyms
+  // symbol (text or not), so data addresses do not resolve to the text
+  // symbol below them.
+  std::vector<uint64_t> ends_;
 };
 
 // Finds the ELF for a mapping: the recorded path when its build-id matches

@@ -1,0 +1,923 @@
+// Reader and writer of the recording file. The byte layout is specified in
+// docs/FORMAT.md ("Recording file"); keep the two in step.
+#include "formats/recording.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/scoped_fd.h"
+#include "base/status_macros.h"
+
+namespace ringprof::formats {
+namespace {
+
+constexpr char kFileMagic[8] = {'R', 'I', 'N', 'G', 'P', 'R', 'O', 'F'};
+constexpr uint32_t kFileHeaderSize = 24;
+// Bits 16..31 of the file flags name features a reader must understand;
+// bits 0..15 may be ignored. Version 1 defines none.
+constexpr uint32_t kIncompatibleFlagsMask = 0xffff0000u;
+
+constexpr char kChunkMarker[4] = {'R', 'P', 'C', 'K'};
+constexpr size_t kChunkHeaderSize = 20;
+
+enum ChunkType : uint16_t {
+  kChunkMeta = 1,
+  kChunkMappings = 2,
+  kChunkTasks = 3,
+  kChunkSamples = 4,
+  kChunkKallsyms = 5,
+  kChunkStats = 6,
+  kChunkEnd = 7,
+};
+
+// KALLSYMS text is compressed in pieces so that no chunk nears the limit,
+// and a reader refuses to inflate a piece larger than this.
+constexpr size_t kKallsymsPiece = 16u << 20;
+constexpr uint64_t kMaxKallsymsPiece = 64u << 20;
+// zlib's deflate cannot expand data by more than about 1032:1.
+constexpr uint64_t kMaxInflateRatio = 1032;
+
+std::string ChunkTypeName(uint16_t type) {
+  switch (type) {
+    case kChunkMeta:
+      return "META";
+    case kChunkMappings:
+      return "MAPPINGS";
+    case kChunkTasks:
+      return "TASKS";
+    case kChunkSamples:
+      return "SAMPLES";
+    case kChunkKallsyms:
+      return "KALLSYMS";
+    case kChunkStats:
+      return "STATS";
+    case kChunkEnd:
+      return "END";
+    default:
+      return absl::StrCat("type ", type);
+  }
+}
+
+uint32_t Crc32(std::string_view data) {
+  return static_cast<uint32_t>(
+      crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+}
+
+void PutU16(char* p, uint16_t v) {
+  p[0] = static_cast<char>(v);
+  p[1] = static_cast<char>(v >> 8);
+}
+void PutU32(char* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(v >> (8 * i));
+}
+uint16_t GetU16(const char* p) {
+  return static_cast<uint16_t>(static_cast<uint8_t>(p[0]) | static_cast<uint8_t>(p[1]) << 8);
+}
+uint32_t GetU32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return v;
+}
+
+uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1)); }
+// Signed difference a - b with 64-bit wrap-around: exact for any pair.
+uint64_t DeltaCode(uint64_t a, uint64_t b) { return ZigZag(static_cast<int64_t>(a - b)); }
+uint64_t DeltaDecode(uint64_t base, uint64_t code) {
+  return base + static_cast<uint64_t>(UnZigZag(code));
+}
+
+// ---------------------------------------------------------------------------
+// Encoding
+
+// An append-only byte buffer whose bytes past `len_` are scratch, so that
+// records are written through a raw pointer without zero-filling.
+class ByteSink {
+ public:
+  explicit ByteSink(size_t prefix) : buf_(std::max<size_t>(prefix, 256), '\0'), len_(prefix) {}
+  // Returns room for at least `n` bytes at the end; call Commit after.
+  char* Reserve(size_t n) {
+    if (buf_.size() - len_ < n) buf_.resize(std::max(buf_.size() * 2, len_ + n));
+    return buf_.data() + len_;
+  }
+  void Commit(char* end) { len_ = static_cast<size_t>(end - buf_.data()); }
+  size_t size() const { return len_; }
+  char* data() { return buf_.data(); }
+  void Truncate(size_t len) { len_ = len; }
+
+ private:
+  std::string buf_;
+  size_t len_;
+};
+
+inline char* PutVarint(char* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+constexpr size_t kMaxVarint = 10;
+
+inline char* PutString(char* p, std::string_view s) {
+  p = PutVarint(p, s.size());
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+
+void AppendVarint(ByteSink& sink, uint64_t v) {
+  sink.Commit(PutVarint(sink.Reserve(kMaxVarint), v));
+}
+void AppendString(ByteSink& sink, std::string_view s) {
+  sink.Commit(PutString(sink.Reserve(kMaxVarint + s.size()), s));
+}
+
+void EncodeEvent(ByteSink& sink, const EventDesc& e) {
+  AppendString(sink, e.name);
+  AppendVarint(sink, e.type);
+  AppendVarint(sink, e.config);
+  AppendVarint(sink, e.freq ? 1 : 0);
+  AppendVarint(sink, e.sample_freq_or_period);
+  AppendString(sink, e.unit);
+}
+
+// Per-chunk delta state: every chunk decodes on its own.
+struct DeltaState {
+  uint64_t prev_time = 0;
+};
+
+void EncodeRecord(ByteSink& sink, const Mapping& m, DeltaState&) {
+  AppendVarint(sink, m.id);
+  AppendVarint(sink, m.pid);
+  AppendVarint(sink, m.time_ns);
+  AppendVarint(sink, m.start);
+  AppendVarint(sink, m.end - m.start);
+  AppendVarint(sink, m.pgoff);
+  AppendVarint(sink, m.prot);
+  AppendString(sink, m.build_id);
+  AppendString(sink, m.path);
+}
+
+void EncodeRecord(ByteSink& sink, const TaskEvent& t, DeltaState& state) {
+  char* p = sink.Reserve(1 + 6 * kMaxVarint);
+  *p++ = static_cast<char>(t.kind);
+  p = PutVarint(p, DeltaCode(t.time_ns, state.prev_time));
+  p = PutVarint(p, t.pid);
+  p = PutVarint(p, t.tid);
+  p = PutVarint(p, t.ppid);
+  p = PutVarint(p, t.ptid);
+  sink.Commit(p);
+  AppendString(sink, t.comm);
+  state.prev_time = t.time_ns;
+}
+
+void EncodeRecord(ByteSink& sink, const Sample& s, DeltaState& state) {
+  const size_t max_bytes =
+      kMaxVarint * (10 + s.kernel_ips.size() + 2 * s.user_frames.size() + s.counter_deltas.size());
+  char* p = sink.Reserve(max_bytes);
+  p = PutVarint(p, DeltaCode(s.time_ns, state.prev_time));
+  p = PutVarint(p, s.pid);
+  p = PutVarint(p, DeltaCode(s.tid, s.pid));
+  p = PutVarint(p, s.cpu);
+  p = PutVarint(p, s.flags);
+  p = PutVarint(p, s.event_index);
+  p = PutVarint(p, s.period);
+  p = PutVarint(p, s.kernel_ips.size());
+  p = PutVarint(p, s.user_frames.size());
+  p = PutVarint(p, s.counter_deltas.size());
+  uint64_t prev_ip = 0;
+  for (uint64_t ip : s.kernel_ips) {
+    p = PutVarint(p, DeltaCode(ip, prev_ip));
+    prev_ip = ip;
+  }
+  uint32_t prev_mapping = 0;
+  uint64_t prev_address = 0;
+  for (const UserFrame& f : s.user_frames) {
+    if (f.mapping_id != prev_mapping) prev_address = 0;
+    p = PutVarint(p, f.mapping_id);
+    p = PutVarint(p, DeltaCode(f.address, prev_address));
+    prev_mapping = f.mapping_id;
+    prev_address = f.address;
+  }
+  for (uint64_t d : s.counter_deltas) p = PutVarint(p, d);
+  sink.Commit(p);
+  state.prev_time = s.time_ns;
+}
+
+// ---------------------------------------------------------------------------
+// Decoding
+
+// Reads one chunk payload. Every read is bounds-checked; the first failure
+// records what and where, and later reads fail too.
+class Decoder {
+ public:
+  Decoder(std::string_view payload, uint64_t file_offset)
+      : begin_(payload.data()),
+        p_(payload.data()),
+        end_(payload.data() + payload.size()),
+        file_offset_(file_offset) {}
+
+  size_t remaining() const { return static_cast<size_t>(end_ - p_); }
+  const std::string& error() const { return error_; }
+
+  bool Fail(absl::string_view what) {
+    if (error_.empty()) {
+      error_ = absl::StrCat(what, " at offset ", file_offset_ + static_cast<uint64_t>(p_ - begin_));
+    }
+    p_ = end_;
+    return false;
+  }
+
+  bool Varint(uint64_t& v) {
+    uint64_t result = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p_ == end_) return Fail("varint runs past the end of the payload");
+      const uint8_t b = static_cast<uint8_t>(*p_++);
+      if (shift == 63 && b > 1) return Fail("varint overflows 64 bits");
+      result |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) {
+        v = result;
+        return true;
+      }
+    }
+    return Fail("varint longer than 10 bytes");
+  }
+
+  bool Varint32(uint32_t& v) {
+    uint64_t wide = 0;
+    if (!Varint(wide)) return false;
+    if (wide > UINT32_MAX) return Fail(absl::StrCat("value ", wide, " does not fit 32 bits"));
+    v = static_cast<uint32_t>(wide);
+    return true;
+  }
+
+  bool Byte(uint8_t& v) {
+    if (p_ == end_) return Fail("byte past the end of the payload");
+    v = static_cast<uint8_t>(*p_++);
+    return true;
+  }
+
+  bool String(std::string& s) {
+    uint64_t len = 0;
+    if (!Varint(len)) return false;
+    if (len > remaining()) {
+      return Fail(
+          absl::StrCat("string of ", len, " bytes overruns the payload (", remaining(), " left)"));
+    }
+    s.assign(p_, len);
+    p_ += len;
+    return true;
+  }
+
+  // A record count, capped by what the rest of the payload could hold so
+  // that a corrupted count cannot make the reader allocate gigabytes.
+  bool Count(uint64_t& n, size_t min_record_bytes, absl::string_view what) {
+    if (!Varint(n)) return false;
+    if (n > remaining() / min_record_bytes) {
+      return Fail(absl::StrCat(what, " count ", n, " exceeds what the remaining ", remaining(),
+                               " payload bytes can hold"));
+    }
+    return true;
+  }
+
+  std::string_view Rest() {
+    std::string_view rest(p_, remaining());
+    p_ = end_;
+    return rest;
+  }
+
+ private:
+  const char* begin_;
+  const char* p_;
+  const char* end_;
+  uint64_t file_offset_;
+  std::string error_;
+};
+
+bool DecodeEvent(Decoder& d, EventDesc& e) {
+  uint64_t freq = 0;
+  if (!d.String(e.name) || !d.Varint32(e.type) || !d.Varint(e.config) || !d.Varint(freq) ||
+      !d.Varint(e.sample_freq_or_period) || !d.String(e.unit)) {
+    return false;
+  }
+  if (freq > 1) return d.Fail("event freq flag is not 0 or 1");
+  e.freq = freq == 1;
+  return true;
+}
+constexpr size_t kMinEventBytes = 6;
+
+struct MetaChunk {
+  uint64_t start_time_ns = 0;
+  std::map<std::string, std::string> meta;
+  std::vector<EventDesc> events;
+  std::vector<EventDesc> counters;
+};
+
+bool DecodeMeta(Decoder& d, MetaChunk& out) {
+  uint64_t n = 0;
+  if (!d.Varint(out.start_time_ns) || !d.Count(n, 2, "meta entry")) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string key, value;
+    if (!d.String(key) || !d.String(value)) return false;
+    out.meta.insert_or_assign(std::move(key), std::move(value));
+  }
+  for (auto* list : {&out.events, &out.counters}) {
+    if (!d.Count(n, kMinEventBytes, "event")) return false;
+    list->resize(n);
+    for (EventDesc& e : *list) {
+      if (!DecodeEvent(d, e)) return false;
+    }
+  }
+  return true;  // trailing bytes are fields of a later minor revision
+}
+
+bool DecodeMappings(Decoder& d, std::vector<Mapping>& out) {
+  uint64_t n = 0;
+  if (!d.Count(n, 9, "mapping")) return false;
+  out.resize(n);
+  for (Mapping& m : out) {
+    uint64_t length = 0;
+    if (!d.Varint32(m.id) || !d.Varint32(m.pid) || !d.Varint(m.time_ns) || !d.Varint(m.start) ||
+        !d.Varint(length) || !d.Varint(m.pgoff) || !d.Varint32(m.prot) || !d.String(m.build_id) ||
+        !d.String(m.path)) {
+      return false;
+    }
+    m.end = m.start + length;
+  }
+  if (d.remaining() != 0) return d.Fail("trailing bytes after the last mapping");
+  return true;
+}
+
+bool DecodeTasks(Decoder& d, std::vector<TaskEvent>& out) {
+  uint64_t n = 0;
+  if (!d.Count(n, 7, "task event")) return false;
+  out.resize(n);
+  uint64_t prev_time = 0;
+  for (TaskEvent& t : out) {
+    uint8_t kind = 0;
+    uint64_t time_code = 0;
+    if (!d.Byte(kind)) return false;
+    if (kind < static_cast<uint8_t>(TaskEventKind::kFork) ||
+        kind > static_cast<uint8_t>(TaskEventKind::kExit)) {
+      return d.Fail(absl::StrCat("unknown task event kind ", kind));
+    }
+    t.kind = static_cast<TaskEventKind>(kind);
+    if (!d.Varint(time_code) || !d.Varint32(t.pid) || !d.Varint32(t.tid) || !d.Varint32(t.ppid) ||
+        !d.Varint32(t.ptid) || !d.String(t.comm)) {
+      return false;
+    }
+    t.time_ns = prev_time = DeltaDecode(prev_time, time_code);
+  }
+  if (d.remaining() != 0) return d.Fail("trailing bytes after the last task event");
+  return true;
+}
+
+bool DecodeSamples(Decoder& d, std::vector<Sample>& out) {
+  uint64_t n = 0;
+  if (!d.Count(n, 10, "sample")) return false;
+  out.resize(n);
+  uint64_t prev_time = 0;
+  for (Sample& s : out) {
+    uint64_t time_code = 0, tid_code = 0, n_kernel = 0, n_user = 0, n_counters = 0;
+    if (!d.Varint(time_code) || !d.Varint32(s.pid) || !d.Varint(tid_code) || !d.Varint32(s.cpu) ||
+        !d.Varint32(s.flags) || !d.Varint32(s.event_index) || !d.Varint(s.period) ||
+        !d.Varint(n_kernel) || !d.Varint(n_user) || !d.Varint(n_counters)) {
+      return false;
+    }
+    s.time_ns = prev_time = DeltaDecode(prev_time, time_code);
+    const uint64_t tid = DeltaDecode(s.pid, tid_code);
+    if (tid > UINT32_MAX) return d.Fail("tid does not fit 32 bits");
+    s.tid = static_cast<uint32_t>(tid);
+    // Each kernel frame and counter takes at least one byte, each user
+    // frame two: refuse counts the payload cannot hold before allocating.
+    if (n_kernel > d.remaining() || n_user > d.remaining() / 2 || n_counters > d.remaining() ||
+        n_kernel + 2 * n_user + n_counters > d.remaining()) {
+      return d.Fail(absl::StrCat("sample frame counts (", n_kernel, " kernel, ", n_user, " user, ",
+                                 n_counters, " counters) exceed the remaining ", d.remaining(),
+                                 " payload bytes"));
+    }
+    s.kernel_ips.resize(n_kernel);
+    uint64_t prev_ip = 0;
+    for (uint64_t& ip : s.kernel_ips) {
+      uint64_t code = 0;
+      if (!d.Varint(code)) return false;
+      ip = prev_ip = DeltaDecode(prev_ip, code);
+    }
+    s.user_frames.resize(n_user);
+    uint32_t prev_mapping = 0;
+    uint64_t prev_address = 0;
+    for (UserFrame& f : s.user_frames) {
+      uint64_t code = 0;
+      if (!d.Varint32(f.mapping_id) || !d.Varint(code)) return false;
+      if (f.mapping_id != prev_mapping) prev_address = 0;
+      f.address = prev_address = DeltaDecode(prev_address, code);
+      prev_mapping = f.mapping_id;
+    }
+    s.counter_deltas.resize(n_counters);
+    for (uint64_t& v : s.counter_deltas) {
+      if (!d.Varint(v)) return false;
+    }
+  }
+  if (d.remaining() != 0) return d.Fail("trailing bytes after the last sample");
+  return true;
+}
+
+bool DecodeKallsyms(Decoder& d, std::string& out) {
+  uint64_t size = 0;
+  if (!d.Varint(size)) return false;
+  const std::string_view compressed = d.Rest();
+  if (size > kMaxKallsymsPiece || size > compressed.size() * kMaxInflateRatio + 64) {
+    return d.Fail(absl::StrCat("kallsyms size ", size, " is impossible for ", compressed.size(),
+                               " compressed bytes"));
+  }
+  out.resize(size);
+  z_stream zs{};
+  if (inflateInit(&zs) != Z_OK) return d.Fail("zlib inflateInit failed");
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
+  zs.avail_in = static_cast<uInt>(compressed.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  // With the whole output buffer given, a valid stream ends in one call;
+  // anything else (more output than declared, a cut stream) is damage.
+  int rc = inflate(&zs, Z_FINISH);
+  const uint64_t produced = zs.total_out;
+  const uInt left_in = zs.avail_in;
+  inflateEnd(&zs);
+  if (rc != Z_STREAM_END) {
+    return d.Fail(absl::StrCat("kallsyms zlib stream is invalid (zlib error ", rc, ")"));
+  }
+  if (produced != size || left_in != 0) {
+    return d.Fail(absl::StrCat("kallsyms inflated to ", produced, " bytes, header says ", size));
+  }
+  return true;
+}
+
+bool DecodeStats(Decoder& d, LossStats& s) {
+  return d.Varint(s.lost_samples) && d.Varint(s.lost_perf_records) && d.Varint(s.throttle_events) &&
+         d.Varint(s.kernel_truncated) && d.Varint(s.user_truncated) &&
+         d.Varint(s.user_stack_failed) && d.Varint(s.unmapped_user_frames);
+}
+
+// What is at a file position that should start a chunk.
+struct ChunkHeader {
+  uint16_t type = 0;
+  uint16_t flags = 0;
+  uint32_t payload_size = 0;
+  uint32_t payload_crc = 0;
+};
+
+enum class HeaderCheck { kValid, kShort, kBad };
+
+HeaderCheck CheckChunkHeader(std::string_view bytes, size_t pos, ChunkHeader& h, std::string* why) {
+  const size_t left = bytes.size() - pos;
+  const char* p = bytes.data() + pos;
+  if (left < kChunkHeaderSize) {
+    // A file cut inside a chunk header: the marker (or a prefix of it) is
+    // still there.
+    if (std::memcmp(p, kChunkMarker, std::min(left, sizeof(kChunkMarker))) == 0) {
+      return HeaderCheck::kShort;
+    }
+    if (why) *why = "no chunk marker";
+    return HeaderCheck::kBad;
+  }
+  if (std::memcmp(p, kChunkMarker, sizeof(kChunkMarker)) != 0) {
+    if (why) *why = "no chunk marker";
+    return HeaderCheck::kBad;
+  }
+  const uint32_t stored_crc = GetU32(p + 16);
+  const uint32_t crc = Crc32(std::string_view(p, 16));
+  if (stored_crc != crc) {
+    if (why)
+      *why =
+          absl::StrFormat("header checksum mismatch (stored %08x, computed %08x)", stored_crc, crc);
+    return HeaderCheck::kBad;
+  }
+  h.type = GetU16(p + 4);
+  h.flags = GetU16(p + 6);
+  h.payload_size = GetU32(p + 8);
+  h.payload_crc = GetU32(p + 12);
+  if (h.type == 0) {
+    if (why) *why = "chunk type 0 is reserved";
+    return HeaderCheck::kBad;
+  }
+  if (h.payload_size > kMaxChunkPayload) {
+    if (why) *why = absl::StrCat("impossible payload length ", h.payload_size);
+    return HeaderCheck::kBad;
+  }
+  return HeaderCheck::kValid;
+}
+
+// The next position after `from` where a valid chunk header (or a chunk
+// header cut by the end of the file) starts; bytes.size() if none.
+size_t FindNextChunk(std::string_view bytes, size_t from) {
+  ChunkHeader h;
+  while (from < bytes.size()) {
+    const size_t hit = bytes.find(std::string_view(kChunkMarker, sizeof(kChunkMarker)), from);
+    if (hit == std::string_view::npos) break;
+    if (CheckChunkHeader(bytes, hit, h, nullptr) != HeaderCheck::kBad) return hit;
+    from = hit + 1;
+  }
+  // A marker prefix at the very end is a chunk cut inside its marker.
+  for (size_t k = std::min(sizeof(kChunkMarker) - 1, bytes.size() - std::min(from, bytes.size()));
+       k > 0; --k) {
+    const size_t pos = bytes.size() - k;
+    if (pos >= from && std::memcmp(bytes.data() + pos, kChunkMarker, k) == 0) return pos;
+  }
+  return bytes.size();
+}
+
+// Applies one checksummed chunk to the recording. Returns false (and the
+// reason) if its payload does not decode; nothing of it is kept then.
+bool ApplyChunk(const ChunkHeader& h, std::string_view payload, uint64_t payload_offset,
+                Recording& rec, bool& saw_end, std::string& why) {
+  Decoder d(payload, payload_offset);
+  bool ok = true;
+  switch (h.type) {
+    case kChunkMeta: {
+      MetaChunk meta;
+      ok = DecodeMeta(d, meta);
+      if (ok) {
+        for (auto& [k, v] : meta.meta) rec.meta.insert_or_assign(k, std::move(v));
+        rec.events = std::move(meta.events);
+        rec.counters = std::move(meta.counters);
+        rec.start_time_ns = meta.start_time_ns;
+      }
+      break;
+    }
+    case kChunkMappings: {
+      std::vector<Mapping> v;
+      ok = DecodeMappings(d, v);
+      if (ok)
+        rec.mappings.insert(rec.mappings.end(), std::make_move_iterator(v.begin()),
+                            std::make_move_iterator(v.end()));
+      break;
+    }
+    case kChunkTasks: {
+      std::vector<TaskEvent> v;
+      ok = DecodeTasks(d, v);
+      if (ok)
+        rec.tasks.insert(rec.tasks.end(), std::make_move_iterator(v.begin()),
+                         std::make_move_iterator(v.end()));
+      break;
+    }
+    case kChunkSamples: {
+      std::vector<Sample> v;
+      ok = DecodeSamples(d, v);
+      if (ok) {
+        if (rec.samples.empty()) {
+          rec.samples = std::move(v);
+        } else {
+          rec.samples.insert(rec.samples.end(), std::make_move_iterator(v.begin()),
+                             std::make_move_iterator(v.end()));
+        }
+      }
+      break;
+    }
+    case kChunkKallsyms: {
+      std::string text;
+      ok = DecodeKallsyms(d, text);
+      if (ok) rec.kallsyms += text;
+      break;
+    }
+    case kChunkStats: {
+      LossStats s;
+      ok = DecodeStats(d, s);
+      if (ok) rec.loss = s;
+      break;
+    }
+    case kChunkEnd: {
+      uint64_t end_time = 0;
+      ok = d.Varint(end_time);
+      if (ok) {
+        rec.end_time_ns = end_time;
+        saw_end = true;
+      }
+      break;
+    }
+    default:
+      break;  // a chunk type of a later revision: skipped
+  }
+  if (!ok) why = d.error();
+  return ok;
+}
+
+absl::Status FileHeaderError(absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("not a ringprof recording: ", what));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Reader
+
+absl::StatusOr<Recording> ParseRecording(std::string_view bytes) {
+  if (bytes.empty()) return FileHeaderError("the file is empty (offset 0)");
+  if (std::memcmp(bytes.data(), kFileMagic, std::min(bytes.size(), sizeof(kFileMagic))) != 0) {
+    return FileHeaderError("bad magic at offset 0 (expected \"RINGPROF\")");
+  }
+  if (bytes.size() < 12) {
+    return FileHeaderError(absl::StrCat("file header cut at offset ", bytes.size(),
+                                        " (a header has ", kFileHeaderSize, " bytes)"));
+  }
+  const uint32_t version = GetU32(bytes.data() + 8);
+  if (version == 0 || version > kFormatVersion) {
+    return absl::UnimplementedError(absl::StrCat(
+        "unsupported recording format version ", version, " at offset 8: this ringprof reads ",
+        kFormatVersion == 1 ? "version 1" : absl::StrCat("versions 1 to ", kFormatVersion),
+        version > kFormatVersion ? "; use a newer ringprof" : ""));
+  }
+  if (bytes.size() < kFileHeaderSize) {
+    return FileHeaderError(absl::StrCat("file header cut at offset ", bytes.size(),
+                                        " (a header has ", kFileHeaderSize, " bytes)"));
+  }
+  const uint32_t header_size = GetU32(bytes.data() + 12);
+  if (header_size < kFileHeaderSize || header_size > bytes.size()) {
+    return FileHeaderError(absl::StrCat("bad header size ", header_size, " at offset 12 (file has ",
+                                        bytes.size(), " bytes)"));
+  }
+  const uint32_t flags = GetU32(bytes.data() + 16);
+  // The header checksum covers the header except its own field.
+  uint32_t crc = crc32(0, reinterpret_cast<const Bytef*>(bytes.data()), 20);
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + kFileHeaderSize),
+              header_size - kFileHeaderSize);
+  if (GetU32(bytes.data() + 20) != crc) {
+    return FileHeaderError("file header checksum mismatch at offset 20");
+  }
+  if ((flags & kIncompatibleFlagsMask) != 0) {
+    return absl::UnimplementedError(
+        absl::StrFormat("recording uses unsupported features (flags %08x at offset 16); use a "
+                        "newer ringprof",
+                        flags & kIncompatibleFlagsMask));
+  }
+
+  Recording rec;
+  rec.version = version;
+  Damage& damage = rec.damage;
+  bool saw_end = false;
+  size_t pos = header_size;
+  while (pos < bytes.size()) {
+    ChunkHeader h;
+    std::string why;
+    const HeaderCheck check = CheckChunkHeader(bytes, pos, h, &why);
+    if (check == HeaderCheck::kShort) {
+      const size_t left = bytes.size() - pos;
+      damage.truncated = true;
+      damage.bytes_unreadable += left;
+      damage.messages.push_back(absl::StrCat("file ends inside a chunk header at offset ", pos,
+                                             ": ", left, " bytes unreadable"));
+      break;
+    }
+    if (check == HeaderCheck::kBad) {
+      const size_t next = FindNextChunk(bytes, pos + 1);
+      damage.bad_chunks++;
+      damage.bytes_unreadable += next - pos;
+      damage.messages.push_back(
+          next < bytes.size()
+              ? absl::StrCat("bad chunk at offset ", pos, ": ", why, "; skipped ", next - pos,
+                             " bytes to the next chunk at offset ", next)
+              : absl::StrCat("bad chunk at offset ", pos, ": ", why, "; no chunk follows, ",
+                             next - pos, " bytes unreadable"));
+      pos = next;
+      continue;
+    }
+    const size_t payload_pos = pos + kChunkHeaderSize;
+    const size_t available = bytes.size() - payload_pos;
+    if (h.payload_size > available) {
+      damage.truncated = true;
+      damage.bytes_unreadable += bytes.size() - pos;
+      damage.messages.push_back(absl::StrCat("file ends inside chunk ", ChunkTypeName(h.type),
+                                             " at offset ", pos, ": ", available, " of ",
+                                             h.payload_size, " payload bytes present"));
+      break;
+    }
+    const std::string_view payload = bytes.substr(payload_pos, h.payload_size);
+    const size_t chunk_end = payload_pos + h.payload_size;
+    const uint32_t payload_crc = Crc32(payload);
+    if (payload_crc != h.payload_crc) {
+      damage.bad_chunks++;
+      damage.bytes_unreadable += chunk_end - pos;
+      damage.messages.push_back(absl::StrFormat(
+          "bad chunk %s at offset %d: payload checksum mismatch (stored %08x, computed %08x); "
+          "%d bytes skipped",
+          ChunkTypeName(h.type), pos, h.payload_crc, payload_crc, chunk_end - pos));
+      pos = chunk_end;
+      continue;
+    }
+    if (!ApplyChunk(h, payload, payload_pos, rec, saw_end, why)) {
+      damage.bad_chunks++;
+      damage.bytes_unreadable += chunk_end - pos;
+      damage.messages.push_back(absl::StrCat("bad chunk ", ChunkTypeName(h.type), " at offset ",
+                                             pos, ": ", why, "; chunk skipped"));
+    }
+    pos = chunk_end;
+  }
+  if (!saw_end) {
+    damage.missing_end = true;
+    damage.messages.push_back(
+        "no END chunk: the recording was not finished (collector killed or still running)");
+  }
+  return rec;
+}
+
+absl::StatusOr<Recording> ReadRecording(const std::string& path) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(errno, absl::StrCat("opening ", path));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, absl::StrCat("reading ", path));
+  std::string bytes;
+  if (st.st_size > 0) bytes.reserve(static_cast<size_t>(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n == 0) break;
+    if (n < 0) {
+      const int err = errno;
+      if (err == EINTR) continue;
+      return ErrnoStatus(err, absl::StrCat("reading ", path));
+    }
+    bytes.append(buf, static_cast<size_t>(n));
+  }
+  absl::StatusOr<Recording> rec = ParseRecording(bytes);
+  if (!rec.ok()) {
+    return absl::Status(rec.status().code(), absl::StrCat(path, ": ", rec.status().message()));
+  }
+  return rec;
+}
+
+// ---------------------------------------------------------------------------
+// Writer
+
+namespace {
+
+// Encodes records into payloads of about kTargetChunkPayload bytes: a count
+// followed by the records, each chunk decodable on its own.
+template <typename Record, typename Emit>
+absl::Status WriteBatches(absl::Span<const Record> records, Emit emit) {
+  ByteSink sink(kMaxVarint);  // room to put the count in front
+  DeltaState state;
+  uint64_t count = 0;
+  bool emitted = false;
+  auto flush = [&]() -> absl::Status {
+    char count_bytes[kMaxVarint];
+    const size_t count_len = static_cast<size_t>(PutVarint(count_bytes, count) - count_bytes);
+    char* start = sink.data() + kMaxVarint - count_len;
+    std::memcpy(start, count_bytes, count_len);
+    RETURN_IF_ERROR(emit(std::string_view(start, sink.size() - (kMaxVarint - count_len))));
+    sink.Truncate(kMaxVarint);
+    state = DeltaState{};
+    count = 0;
+    emitted = true;
+    return absl::OkStatus();
+  };
+  for (const Record& r : records) {
+    EncodeRecord(sink, r, state);
+    ++count;
+    if (sink.size() - kMaxVarint >= kTargetChunkPayload) RETURN_IF_ERROR(flush());
+  }
+  if (count > 0 || !emitted) RETURN_IF_ERROR(flush());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RecordingWriter>> RecordingWriter::Create(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "wbe");
+  if (f == nullptr) return ErrnoStatus(errno, absl::StrCat("creating ", path));
+  std::unique_ptr<RecordingWriter> w(new RecordingWriter(f, path));
+  char header[kFileHeaderSize];
+  std::memcpy(header, kFileMagic, sizeof(kFileMagic));
+  PutU32(header + 8, kFormatVersion);
+  PutU32(header + 12, kFileHeaderSize);
+  PutU32(header + 16, 0);  // flags
+  PutU32(header + 20, Crc32(std::string_view(header, 20)));
+  errno = 0;
+  if (std::fwrite(header, 1, sizeof(header), f) != sizeof(header) || std::fflush(f) != 0) {
+    return ErrnoStatus(errno != 0 ? errno : EIO, absl::StrCat("writing ", path));
+  }
+  w->offset_ = sizeof(header);
+  return w;
+}
+
+RecordingWriter::~RecordingWriter() {
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+absl::Status RecordingWriter::CheckWritable() const {
+  if (!failure_.ok()) return failure_;
+  if (finished_ || file_ == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("writing ", path_, ": already finished"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RecordingWriter::WriteChunk(uint32_t type, std::string_view payload) {
+  RETURN_IF_ERROR(CheckWritable());
+  if (payload.size() > kMaxChunkPayload) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("writing ", path_, ": chunk ", ChunkTypeName(static_cast<uint16_t>(type)),
+                     " of ", payload.size(), " bytes exceeds the limit of ", kMaxChunkPayload));
+  }
+  char header[kChunkHeaderSize];
+  std::memcpy(header, kChunkMarker, sizeof(kChunkMarker));
+  PutU16(header + 4, static_cast<uint16_t>(type));
+  PutU16(header + 6, 0);  // flags
+  PutU32(header + 8, static_cast<uint32_t>(payload.size()));
+  PutU32(header + 12, Crc32(payload));
+  PutU32(header + 16, Crc32(std::string_view(header, 16)));
+  errno = 0;
+  if (std::fwrite(header, 1, sizeof(header), file_) != sizeof(header) ||
+      (!payload.empty() &&
+       std::fwrite(payload.data(), 1, payload.size(), file_) != payload.size()) ||
+      std::fflush(file_) != 0) {
+    failure_ = ErrnoStatus(errno != 0 ? errno : EIO, absl::StrCat("writing ", path_));
+    return failure_;
+  }
+  offset_ += sizeof(header) + payload.size();
+  return absl::OkStatus();
+}
+
+absl::Status RecordingWriter::WriteMeta(const std::map<std::string, std::string>& meta,
+                                        absl::Span<const EventDesc> events,
+                                        absl::Span<const EventDesc> counters,
+                                        uint64_t start_time_ns) {
+  ByteSink sink(0);
+  AppendVarint(sink, start_time_ns);
+  AppendVarint(sink, meta.size());
+  for (const auto& [key, value] : meta) {
+    AppendString(sink, key);
+    AppendString(sink, value);
+  }
+  for (auto list : {events, counters}) {
+    AppendVarint(sink, list.size());
+    for (const EventDesc& e : list) EncodeEvent(sink, e);
+  }
+  return WriteChunk(kChunkMeta, std::string_view(sink.data(), sink.size()));
+}
+
+absl::Status RecordingWriter::WriteMappings(absl::Span<const Mapping> mappings) {
+  return WriteBatches(mappings,
+                      [this](std::string_view p) { return WriteChunk(kChunkMappings, p); });
+}
+
+absl::Status RecordingWriter::WriteTasks(absl::Span<const TaskEvent> tasks) {
+  return WriteBatches(tasks, [this](std::string_view p) { return WriteChunk(kChunkTasks, p); });
+}
+
+absl::Status RecordingWriter::WriteSamples(absl::Span<const Sample> samples) {
+  return WriteBatches(samples, [this](std::string_view p) { return WriteChunk(kChunkSamples, p); });
+}
+
+absl::Status RecordingWriter::WriteKallsyms(std::string_view text) {
+  do {
+    const std::string_view piece = text.substr(0, kKallsymsPiece);
+    text.remove_prefix(piece.size());
+    uLongf bound = compressBound(piece.size());
+    ByteSink sink(0);
+    char* p = PutVarint(sink.Reserve(kMaxVarint + bound), piece.size());
+    const int rc =
+        compress2(reinterpret_cast<Bytef*>(p), &bound, reinterpret_cast<const Bytef*>(piece.data()),
+                  piece.size(), Z_DEFAULT_COMPRESSION);
+    if (rc != Z_OK) {
+      return absl::InternalError(
+          absl::StrCat("writing ", path_, ": compressing kallsyms failed (zlib error ", rc, ")"));
+    }
+    sink.Commit(p + bound);
+    RETURN_IF_ERROR(WriteChunk(kChunkKallsyms, std::string_view(sink.data(), sink.size())));
+  } while (!text.empty());
+  return absl::OkStatus();
+}
+
+absl::Status RecordingWriter::Finish(const LossStats& loss, uint64_t end_time_ns) {
+  ByteSink stats(0);
+  for (uint64_t v :
+       {loss.lost_samples, loss.lost_perf_records, loss.throttle_events, loss.kernel_truncated,
+        loss.user_truncated, loss.user_stack_failed, loss.unmapped_user_frames}) {
+    AppendVarint(stats, v);
+  }
+  RETURN_IF_ERROR(WriteChunk(kChunkStats, std::string_view(stats.data(), stats.size())));
+  char end[kMaxVarint];
+  const char* end_stop = PutVarint(end, end_time_ns);
+  RETURN_IF_ERROR(WriteChunk(kChunkEnd, std::string_view(end, end_stop - end)));
+  std::FILE* f = std::exchange(file_, nullptr);
+  finished_ = true;
+  errno = 0;
+  if (std::fclose(f) != 0) {
+    failure_ = ErrnoStatus(errno != 0 ? errno : EIO, absl::StrCat("closing ", path_));
+    return failure_;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ringprof::formats

@@ -1,0 +1,98 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "symbolizer/symbolizer.h"
+
+namespace ringprof::symbolizer {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kKallsyms[] =
+    "ffffffff81000000 T _stext\n"
+    "ffffffff81000100 t do_one_initcall\n"
+    "ffffffff81000200 T startup_64\n"
+    "ffffffff81000300 D some_data\n"
+    "ffffffff81000400 W weak_func\n"
+    "ffffffff81000400 t weak_func_alias\n"
+    "ffffffff81000500 r rodata_thing\n"
+    "\n"
+    "ffffffffc0a01000 t ext4_fill_super\t[ext4]\n"
+    "ffffffffc0a01800 T ext4_mount\t[ext4]\n"
+    "ffffffffc0a02000 d ext4_data\t[ext4]\n";
+
+TEST(KernelSymbolsTest, KeepsTextSymbolsOnly) {
+  absl::StatusOr<KernelSymbols> syms = KernelSymbols::Parse(kKallsyms);
+  ASSERT_TRUE(syms.ok()) << syms.status();
+  // _stext, do_one_initcall, startup_64, weak_func (alias dropped), two in ext4.
+  EXPECT_EQ(syms->size(), 6u);
+}
+
+TEST(KernelSymbolsTest, LookupReturnsContainingSymbol) {
+  absl::StatusOr<KernelSymbols> syms = KernelSymbols::Parse(kKallsyms);
+  ASSERT_TRUE(syms.ok()) << syms.status();
+  auto name_of = [&](uint64_t addr) -> std::string {
+    SymbolizedAddress r = syms->Lookup(addr);
+    if (!r.status.ok() || r.frames.empty()) return "<" + std::string(r.status.message()) + ">";
+    return r.frames[0].function;
+  };
+  EXPECT_EQ(name_of(0xffffffff81000000), "_stext");
+  EXPECT_EQ(name_of(0xffffffff810000ff), "_stext");
+  EXPECT_EQ(name_of(0xffffffff81000150), "do_one_initcall");
+  EXPECT_EQ(name_of(0xffffffff81000410), "weak_func");
+  EXPECT_EQ(name_of(0xffffffffc0a01004), "ext4_fill_super [ext4]");
+  EXPECT_EQ(name_of(0xffffffffc0a01900), "ext4_mount [ext4]");
+  // Below every symbol, and inside data symbols: not found.
+  EXPECT_TRUE(absl::IsNotFound(syms->Lookup(0xffffffff80000000).status));
+  EXPECT_TRUE(absl::IsNotFound(syms->Lookup(0xffffffff81000310).status));
+  EXPECT_TRUE(absl::IsNotFound(syms->Lookup(0xffffffffc0a02010).status));
+}
+
+TEST(KernelSymbolsTest, UnprivilegedSnapshotIsAnError) {
+  absl::StatusOr<KernelSymbols> syms = KernelSymbols::Parse(
+      "0000000000000000 T _stext\n0000000000000000 t foo\n0000000000000000 T bar [mod]\n");
+  ASSERT_FALSE(syms.ok());
+  EXPECT_EQ(syms.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(syms.status().message(), HasSubstr("privilege"));
+}
+
+TEST(KernelSymbolsTest, MalformedLinesGiveOffset) {
+  const std::string text = "ffffffff81000000 T _stext\nzzzz T bad\n";
+  absl::StatusOr<KernelSymbols> syms = KernelSymbols::Parse(text);
+  ASSERT_FALSE(syms.ok());
+  EXPECT_EQ(syms.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(syms.status().message(), HasSubstr("line 2"));
+  EXPECT_THAT(syms.status().message(), HasSubstr("byte offset 26"));
+
+  for (const char* bad :
+       {"ffffffff81000000 TT x\n", "ffffffff81000000 T\n", "1ffffffff81000000 T x\n",
+        "ffffffff81000000 T x notamodule\n", "ffffffff81000000 T x [m] extra\n", "-1 T x\n"}) {
+    EXPECT_FALSE(KernelSymbols::Parse(bad).ok()) << bad;
+  }
+}
+
+TEST(KernelSymbolsTest, EmptyTextGivesEmptyTable) {
+  absl::StatusOr<KernelSymbols> syms = KernelSymbols::Parse("");
+  ASSERT_TRUE(syms.ok());
+  EXPECT_EQ(syms->size(), 0u);
+  EXPECT_FALSE(syms->Lookup(0x1000).status.ok());
+}
+
+TEST(KernelSymbolsTest, ParsesRealKallsymsWhenReadable) {
+  FILE* f = std::fopen("/proc/kallsyms", "r");
+  if (f == nullptr) GTEST_SKIP() << "/proc/kallsyms is not readable";
+  std::string text;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
+  std::fclose(f);
+  absl::StatusOr<KernelSymbols> syms = KernelSymbols::Parse(text);
+  if (!syms.ok() && syms.status().code() == absl::StatusCode::kFailedPrecondition) {
+    GTEST_SKIP() << "kallsyms addresses are hidden here: " << syms.status();
+  }
+  ASSERT_TRUE(syms.ok()) << syms.status();
+  EXPECT_GT(syms->size(), 1000u);
+}
+
+}  // namespace
+}  // namespace ringprof::symbolizer
