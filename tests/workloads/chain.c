@@ -1,5 +1,7 @@
 /* Known call chain for profiling tests: main -> a -> b -> c, where c burns
- * CPU. Usage: chain [SECONDS] (default 1.0). Built with frame pointers. */
+ * CPU. Usage: chain [SECONDS] [ROUNDS] (default 1.0). With ROUNDS > 0 it
+ * does a fixed amount of work instead (ROUNDS x 200000 steps), for
+ * overhead benchmarks. Built with frame pointers. */
 #include <stdlib.h>
 #include <time.h>
 
@@ -11,13 +13,17 @@ static double now_s(void) {
 
 volatile unsigned long sink;
 
+static long rounds;
+
 __attribute__((noinline)) void c(double seconds) {
   double end = now_s() + seconds;
   unsigned long x = 1;
+  long done = 0;
   do {
     for (int i = 0; i < 200000; ++i) x = x * 6364136223846793005UL + 1442695040888963407UL;
     sink = x;
-  } while (now_s() < end);
+    ++done;
+  } while (rounds > 0 ? done < rounds : now_s() < end);
 }
 
 __attribute__((noinline)) void b(double seconds) {
@@ -32,6 +38,7 @@ __attribute__((noinline)) void a(double seconds) {
 
 int main(int argc, char** argv) {
   double seconds = argc > 1 ? atof(argv[1]) : 1.0;
+  rounds = argc > 2 ? atol(argv[2]) : 0;
   a(seconds);
   return 0;
 }
