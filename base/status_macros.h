@@ -15,10 +15,10 @@
 #define RP_CONCAT_INNER_(a, b) a##b
 #define RP_CONCAT_(a, b) RP_CONCAT_INNER_(a, b)
 
-#define RETURN_IF_ERROR(expr)                     \
-  do {                                            \
-    ::absl::Status rp_status_ = (expr);           \
-    if (!rp_status_.ok()) return rp_status_;      \
+#define RETURN_IF_ERROR(expr)                \
+  do {                                       \
+    ::absl::Status rp_status_ = (expr);      \
+    if (!rp_status_.ok()) return rp_status_; \
   } while (0)
 
 #define ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \

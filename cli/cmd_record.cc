@@ -54,13 +54,17 @@ int Fail(const std::string& msg) {
 
 int RunRecord(int argc, char** argv) {
   collector::RecordOptions opt;
-  static const option kLong[] = {
-      {"event", required_argument, nullptr, 'e'},   {"freq", required_argument, nullptr, 'F'},
-      {"count", required_argument, nullptr, 'c'},   {"pid", required_argument, nullptr, 'p'},
-      {"all-cpus", no_argument, nullptr, 'a'},      {"output", required_argument, nullptr, 'o'},
-      {"duration", required_argument, nullptr, 'd'}, {"ring-mib", required_argument, nullptr, 'R'},
-      {"quiet", no_argument, nullptr, 'q'},         {"help", no_argument, nullptr, 'h'},
-      {nullptr, 0, nullptr, 0}};
+  static const option kLong[] = {{"event", required_argument, nullptr, 'e'},
+                                 {"freq", required_argument, nullptr, 'F'},
+                                 {"count", required_argument, nullptr, 'c'},
+                                 {"pid", required_argument, nullptr, 'p'},
+                                 {"all-cpus", no_argument, nullptr, 'a'},
+                                 {"output", required_argument, nullptr, 'o'},
+                                 {"duration", required_argument, nullptr, 'd'},
+                                 {"ring-mib", required_argument, nullptr, 'R'},
+                                 {"quiet", no_argument, nullptr, 'q'},
+                                 {"help", no_argument, nullptr, 'h'},
+                                 {nullptr, 0, nullptr, 0}};
   optind = 1;
   int c;
   // '+': stop at the first non-option, so the command's own flags are its.
@@ -71,7 +75,8 @@ int RunRecord(int argc, char** argv) {
         break;
       case 'F': {
         uint64_t v = 0;
-        if (!absl::SimpleAtoi(optarg, &v) || v == 0) return Fail("-F needs a positive integer (Hz)");
+        if (!absl::SimpleAtoi(optarg, &v) || v == 0)
+          return Fail("-F needs a positive integer (Hz)");
         opt.frequency = v;
         break;
       }
@@ -130,11 +135,10 @@ int RunRecord(int argc, char** argv) {
   if (!sum.ok()) return Fail(std::string(sum.status().message()));
   if (!opt.quiet) {
     const auto& l = sum->loss;
-    std::fprintf(stderr,
-                 "ringprof record: %llu samples in %.2f s, %llu mappings, %.1f KiB written to %s\n",
-                 static_cast<unsigned long long>(sum->samples), sum->seconds,
-                 static_cast<unsigned long long>(sum->mappings), sum->bytes / 1024.0,
-                 opt.output.c_str());
+    std::fprintf(
+        stderr, "ringprof record: %llu samples in %.2f s, %llu mappings, %.1f KiB written to %s\n",
+        static_cast<unsigned long long>(sum->samples), sum->seconds,
+        static_cast<unsigned long long>(sum->mappings), sum->bytes / 1024.0, opt.output.c_str());
     std::fprintf(stderr,
                  "ringprof record: lost %llu samples (ring full), %llu side-band records; "
                  "%llu throttle events; truncated stacks: %llu kernel, %llu user; "

@@ -6,11 +6,11 @@
 
 namespace ringprof::cli {
 
-int RunRecord(int argc, char** argv);     // cli/cmd_record.cc
-int RunReport(int argc, char** argv);     // cli/cmd_report.cc
-int RunFlamegraph(int argc, char** argv); // cli/cmd_flamegraph.cc
-int RunPprof(int argc, char** argv);      // cli/cmd_pprof.cc
-int RunAddr2line(int argc, char** argv);  // cli/cmd_addr2line.cc
+int RunRecord(int argc, char** argv);      // cli/cmd_record.cc
+int RunReport(int argc, char** argv);      // cli/cmd_report.cc
+int RunFlamegraph(int argc, char** argv);  // cli/cmd_flamegraph.cc
+int RunPprof(int argc, char** argv);       // cli/cmd_pprof.cc
+int RunAddr2line(int argc, char** argv);   // cli/cmd_addr2line.cc
 
 }  // namespace ringprof::cli
 

@@ -13,11 +13,14 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"record", ringprof::cli::RunRecord, "sample a command, process or the whole system into a recording"},
+    {"record", ringprof::cli::RunRecord,
+     "sample a command, process or the whole system into a recording"},
     {"report", ringprof::cli::RunReport, "per-function table of a recording, with what was lost"},
-    {"flamegraph", ringprof::cli::RunFlamegraph, "interactive SVG flame graph (or --folded stacks)"},
+    {"flamegraph", ringprof::cli::RunFlamegraph,
+     "interactive SVG flame graph (or --folded stacks)"},
     {"pprof", ringprof::cli::RunPprof, "export a recording as gzipped pprof profile.proto"},
-    {"addr2line", ringprof::cli::RunAddr2line, "symbolize addresses in an ELF file (binutils-compatible)"},
+    {"addr2line", ringprof::cli::RunAddr2line,
+     "symbolize addresses in an ELF file (binutils-compatible)"},
 };
 
 void PrintUsage(std::FILE* out) {

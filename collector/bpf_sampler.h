@@ -21,8 +21,8 @@ struct ring_buffer;
 namespace ringprof::collector {
 
 struct BpfSamplerOptions {
-  uint32_t ring_bytes = 16u << 20;  // BPF ring buffer size, power of two
-  uint64_t wakeup_bytes = 1u << 20; // wake the reader only past this backlog
+  uint32_t ring_bytes = 16u << 20;   // BPF ring buffer size, power of two
+  uint64_t wakeup_bytes = 1u << 20;  // wake the reader only past this backlog
   uint32_t event_index = 0;
 };
 
@@ -39,7 +39,7 @@ class BpfSampler {
   // Opens and loads the program. Permission problems come back as
   // PermissionDenied naming the capabilities needed.
   static absl::StatusOr<std::unique_ptr<BpfSampler>> Load(const BpfSamplerOptions& options,
-                                                         RecordFn on_record);
+                                                          RecordFn on_record);
   ~BpfSampler();
   BpfSampler(const BpfSampler&) = delete;
   BpfSampler& operator=(const BpfSampler&) = delete;

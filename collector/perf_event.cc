@@ -18,13 +18,15 @@ absl::StatusOr<PerfEvent> PerfEvent::Open(const perf_event_attr& attr, pid_t pid
   int fd = static_cast<int>(
       syscall(SYS_perf_event_open, &attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC));
   if (fd < 0) {
-    return LastErrnoStatus(absl::StrCat("perf_event_open(", what, ", pid ", pid, ", cpu ", cpu, ")"));
+    return LastErrnoStatus(
+        absl::StrCat("perf_event_open(", what, ", pid ", pid, ", cpu ", cpu, ")"));
   }
   return PerfEvent(ScopedFd(fd));
 }
 
 absl::Status PerfEvent::Enable() const {
-  if (ioctl(fd_.get(), PERF_EVENT_IOC_ENABLE, 0) != 0) return LastErrnoStatus("enabling perf event");
+  if (ioctl(fd_.get(), PERF_EVENT_IOC_ENABLE, 0) != 0)
+    return LastErrnoStatus("enabling perf event");
   return absl::OkStatus();
 }
 

@@ -48,12 +48,14 @@ void ProcessMapTracker::Apply(const SidebandRecord& r) {
       m.prot = r.prot;
       m.path = r.filename;
       m.build_id = r.build_id;
-      if (m.build_id.empty() && !m.path.empty() && m.path[0] == '/') m.build_id = BuildIdFor(m.path);
+      if (m.build_id.empty() && !m.path.empty() && m.path[0] == '/')
+        m.build_id = BuildIdFor(m.path);
       AddMapping(std::move(m));
       return;
     }
     case Kind::kFork: {
-      new_tasks_.push_back({formats::TaskEventKind::kFork, r.time_ns, r.pid, r.tid, r.ppid, r.ptid, {}});
+      new_tasks_.push_back(
+          {formats::TaskEventKind::kFork, r.time_ns, r.pid, r.tid, r.ppid, r.ptid, {}});
       if (r.pid == r.ppid) return;  // a new thread shares the address space
       // A new process: it starts with a copy of its parent's mappings.
       Reset(r.pid, r.time_ns);
@@ -77,7 +79,8 @@ void ProcessMapTracker::Apply(const SidebandRecord& r) {
       if (r.exec) Reset(r.pid, r.time_ns);
       return;
     case Kind::kExit:
-      new_tasks_.push_back({formats::TaskEventKind::kExit, r.time_ns, r.pid, r.tid, r.ppid, r.ptid, {}});
+      new_tasks_.push_back(
+          {formats::TaskEventKind::kExit, r.time_ns, r.pid, r.tid, r.ppid, r.ptid, {}});
       return;
     default:
       return;

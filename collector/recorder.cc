@@ -1,5 +1,6 @@
 #include "collector/recorder.h"
 
+#include <fcntl.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -8,7 +9,6 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -102,8 +102,9 @@ absl::Status ExplainOpenFailure(const absl::Status& s, const EventSpec& spec) {
   }
   if (absl::IsPermissionDenied(s)) {
     return absl::PermissionDeniedError(
-        absl::StrCat(s.message(), "; profiling needs CAP_PERFMON (run as root) or a lower "
-                                  "kernel.perf_event_paranoid"));
+        absl::StrCat(s.message(),
+                     "; profiling needs CAP_PERFMON (run as root) or a lower "
+                     "kernel.perf_event_paranoid"));
   }
   return s;
 }
@@ -114,8 +115,8 @@ absl::Status ProbeWritable(const std::string& path) {
   bool existed = access(path.c_str(), F_OK) == 0;
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
-    return LastErrnoStatus(absl::StrCat("cannot write the recording to ", path,
-                                        " (choose another path with -o)"));
+    return LastErrnoStatus(
+        absl::StrCat("cannot write the recording to ", path, " (choose another path with -o)"));
   }
   close(fd);
   if (!existed) unlink(path.c_str());
@@ -138,8 +139,8 @@ class Session {
   EventSpec spec_;
   std::unique_ptr<formats::RecordingWriter> writer_;
   std::unique_ptr<BpfSampler> sampler_;
-  std::deque<PerfEvent> events_;    // sampling + side-band events (stable addresses)
-  std::vector<PerfRing> rings_;     // one side-band ring per CPU
+  std::deque<PerfEvent> events_;  // sampling + side-band events (stable addresses)
+  std::vector<PerfRing> rings_;   // one side-band ring per CPU
   ProcessMapTracker tracker_;
   std::vector<std::vector<uint8_t>> pending_raw_;  // BPF records not yet resolved
   std::vector<formats::Sample> ready_;
@@ -186,14 +187,14 @@ absl::Status Session::OpenEvents(const std::vector<pid_t>& tids, bool per_task, 
       }
       absl::StatusOr<PerfEvent> samp = PerfEvent::Open(sa, tid, cpu, -1, spec_.name);
       if (!samp.ok()) {
-        if (absl::IsNotFound(samp.status()) && per_task &&
-            spec_.type == PERF_TYPE_SOFTWARE) {
+        if (absl::IsNotFound(samp.status()) && per_task && spec_.type == PERF_TYPE_SOFTWARE) {
           continue;
         }
         if (absl::IsInvalidArgument(samp.status()) && !opt_.period) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              samp.status().message(), "; the frequency may exceed "
-                                       "/proc/sys/kernel/perf_event_max_sample_rate"));
+          return absl::InvalidArgumentError(
+              absl::StrCat(samp.status().message(),
+                           "; the frequency may exceed "
+                           "/proc/sys/kernel/perf_event_max_sample_rate"));
         }
         return ExplainOpenFailure(samp.status(), spec_);
       }
@@ -302,10 +303,9 @@ absl::Status Session::Flush(bool force) {
   std::vector<formats::TaskEvent> tasks = tracker_.TakeNewTasks();
   if (!tasks.empty()) RETURN_IF_ERROR(writer_->WriteTasks(tasks));
   if (!ready_.empty()) {
-    std::stable_sort(ready_.begin(), ready_.end(),
-                     [](const formats::Sample& a, const formats::Sample& b) {
-                       return a.time_ns < b.time_ns;
-                     });
+    std::stable_sort(
+        ready_.begin(), ready_.end(),
+        [](const formats::Sample& a, const formats::Sample& b) { return a.time_ns < b.time_ns; });
     RETURN_IF_ERROR(writer_->WriteSamples(ready_));
     samples_written_ += ready_.size();
     ready_.clear();
@@ -314,8 +314,8 @@ absl::Status Session::Flush(bool force) {
 }
 
 absl::StatusOr<RecordSummary> Session::Run() {
-  int targets = (opt_.pids.empty() ? 0 : 1) + (opt_.system_wide ? 1 : 0) +
-                (opt_.command.empty() ? 0 : 1);
+  int targets =
+      (opt_.pids.empty() ? 0 : 1) + (opt_.system_wide ? 1 : 0) + (opt_.command.empty() ? 0 : 1);
   if (targets == 0) {
     return absl::InvalidArgumentError("nothing to profile: give a command after --, -p PID or -a");
   }
@@ -334,9 +334,8 @@ absl::StatusOr<RecordSummary> Session::Run() {
   BpfSamplerOptions bo;
   bo.ring_bytes = opt_.ring_mib << 20;
   bo.wakeup_bytes = bo.ring_bytes / 4;
-  ASSIGN_OR_RETURN(sampler_, BpfSampler::Load(bo, [this](absl::Span<const uint8_t> b) {
-                     OnBpfRecord(b);
-                   }));
+  ASSIGN_OR_RETURN(sampler_,
+                   BpfSampler::Load(bo, [this](absl::Span<const uint8_t> b) { OnBpfRecord(b); }));
 
   std::optional<ChildProcess> child;
   std::vector<pid_t> tids;
@@ -360,7 +359,8 @@ absl::StatusOr<RecordSummary> Session::Run() {
   if (!opt_.pids.empty()) {
     for (pid_t p : opt_.pids) {
       absl::Status s = tracker_.SynthesizeFromProc(static_cast<uint32_t>(p));
-      if (!s.ok() && !opt_.quiet) fprintf(stderr, "ringprof record: warning: %s\n", std::string(s.message()).c_str());
+      if (!s.ok() && !opt_.quiet)
+        fprintf(stderr, "ringprof record: warning: %s\n", std::string(s.message()).c_str());
     }
   } else if (opt_.system_wide) {
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {

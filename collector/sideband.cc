@@ -60,9 +60,8 @@ absl::StatusOr<SidebandRecord> ParseSidebandRecord(absl::Span<const uint8_t> byt
   SidebandRecord r;
   r.type = hdr.type;
   // Every record type we parse carries the sample_id trailer.
-  const size_t body_end = bytes.size() >= sizeof(hdr) + kSampleIdBytes
-                              ? bytes.size() - kSampleIdBytes
-                              : 0;
+  const size_t body_end =
+      bytes.size() >= sizeof(hdr) + kSampleIdBytes ? bytes.size() - kSampleIdBytes : 0;
   auto read_trailer = [&]() -> bool {
     if (body_end < sizeof(hdr)) return false;
     Cursor t(bytes.subspan(body_end));
@@ -105,8 +104,8 @@ absl::StatusOr<SidebandRecord> ParseSidebandRecord(absl::Span<const uint8_t> byt
     }
     case PERF_RECORD_FORK:
     case PERF_RECORD_EXIT: {
-      r.kind = hdr.type == PERF_RECORD_FORK ? SidebandRecord::Kind::kFork
-                                            : SidebandRecord::Kind::kExit;
+      r.kind =
+          hdr.type == PERF_RECORD_FORK ? SidebandRecord::Kind::kFork : SidebandRecord::Kind::kExit;
       uint32_t pid = 0;
       uint32_t tid = 0;
       uint64_t time = 0;

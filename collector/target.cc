@@ -24,7 +24,8 @@ absl::StatusOr<std::string> ResolveCommand(const std::string& name) {
   auto check = [](const std::string& path) -> absl::Status {
     struct stat st;
     if (stat(path.c_str(), &st) != 0) return LastErrnoStatus(path);
-    if (S_ISDIR(st.st_mode)) return absl::InvalidArgumentError(absl::StrCat(path, " is a directory"));
+    if (S_ISDIR(st.st_mode))
+      return absl::InvalidArgumentError(absl::StrCat(path, " is a directory"));
     if (access(path.c_str(), X_OK) != 0) return LastErrnoStatus(path);
     return absl::OkStatus();
   };
@@ -154,7 +155,8 @@ absl::StatusOr<std::vector<pid_t>> ListThreads(pid_t pid) {
     if (absl::SimpleAtoi(e->d_name, &tid) && tid > 0) tids.push_back(tid);
   }
   closedir(d);
-  if (tids.empty()) return absl::NotFoundError(absl::StrCat("PID ", pid, " has no threads (exited?)"));
+  if (tids.empty())
+    return absl::NotFoundError(absl::StrCat("PID ", pid, " has no threads (exited?)"));
   return tids;
 }
 
@@ -163,8 +165,8 @@ absl::Status CheckProcessExists(pid_t pid) {
   if (kill(pid, 0) != 0) {
     if (errno == ESRCH) return absl::NotFoundError(absl::StrCat("no process with PID ", pid));
     if (errno == EPERM) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "not permitted to profile PID ", pid, "; run as root or as the process's owner"));
+      return absl::PermissionDeniedError(absl::StrCat("not permitted to profile PID ", pid,
+                                                      "; run as root or as the process's owner"));
     }
     return LastErrnoStatus(absl::StrCat("checking PID ", pid));
   }

@@ -49,7 +49,8 @@ absl::StatusOr<std::string> ReadGnuBuildId(const std::string& path) {
   if (elf_getphdrnum(elf.get(), &phnum) == 0) {
     for (size_t i = 0; i < phnum; ++i) {
       GElf_Phdr phdr;
-      if (gelf_getphdr(elf.get(), static_cast<int>(i), &phdr) == nullptr || phdr.p_type != PT_NOTE) {
+      if (gelf_getphdr(elf.get(), static_cast<int>(i), &phdr) == nullptr ||
+          phdr.p_type != PT_NOTE) {
         continue;
       }
       Elf_Data* data = elf_getdata_rawchunk(elf.get(), phdr.p_offset, phdr.p_filesz, ELF_T_NHDR);

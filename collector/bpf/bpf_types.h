@@ -6,9 +6,9 @@
 #ifndef RINGPROF_COLLECTOR_BPF_BPF_TYPES_H_
 #define RINGPROF_COLLECTOR_BPF_BPF_TYPES_H_
 
-#include <linux/types.h>
+#include <asm/ptrace.h>
 #include <linux/bpf.h>
 #include <linux/bpf_perf_event.h>
-#include <asm/ptrace.h>
+#include <linux/types.h>
 
 #endif

@@ -38,11 +38,11 @@ enum rp_record_type {
 };
 
 /* rp_sample.flags */
-#define RP_SAMPLE_IN_KERNEL (1u << 0)         /* the interrupted context was kernel mode */
-#define RP_SAMPLE_KERNEL_TRUNCATED (1u << 1)  /* kernel stack filled RP_MAX_STACK_DEPTH */
-#define RP_SAMPLE_USER_TRUNCATED (1u << 2)    /* user stack filled RP_MAX_STACK_DEPTH */
-#define RP_SAMPLE_USER_FAILED (1u << 3)       /* bpf_get_stack(user) returned an error */
-#define RP_SAMPLE_KERNEL_FAILED (1u << 4)     /* bpf_get_stack(kernel) returned an error */
+#define RP_SAMPLE_IN_KERNEL (1u << 0)        /* the interrupted context was kernel mode */
+#define RP_SAMPLE_KERNEL_TRUNCATED (1u << 1) /* kernel stack filled RP_MAX_STACK_DEPTH */
+#define RP_SAMPLE_USER_TRUNCATED (1u << 2)   /* user stack filled RP_MAX_STACK_DEPTH */
+#define RP_SAMPLE_USER_FAILED (1u << 3)      /* bpf_get_stack(user) returned an error */
+#define RP_SAMPLE_KERNEL_FAILED (1u << 4)    /* bpf_get_stack(kernel) returned an error */
 
 struct rp_record_header {
   rp_u32 type; /* enum rp_record_type */
@@ -70,9 +70,9 @@ struct rp_sample {
 
 /* Per-CPU statistics kept by the sample program (map "stats"). */
 struct rp_cpu_stats {
-  rp_u64 samples;      /* program invocations */
-  rp_u64 lost;         /* bpf_ringbuf_output failed: ring full */
-  rp_u64 user_failed;  /* user stack unreadable */
+  rp_u64 samples;     /* program invocations */
+  rp_u64 lost;        /* bpf_ringbuf_output failed: ring full */
+  rp_u64 user_failed; /* user stack unreadable */
 };
 
 #endif

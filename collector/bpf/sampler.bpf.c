@@ -7,10 +7,9 @@
  * Wakeups are batched: the reader is only woken when at least
  * `wakeup_bytes` are waiting; otherwise it drains on its own timer. Waking
  * the reader on every sample throttles the sampler (see DESIGN.md). */
-#include "bpf_types.h"
-
 #include <bpf/bpf_helpers.h>
 
+#include "bpf_types.h"
 #include "sample_record.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -39,13 +38,13 @@ struct {
 } stats SEC(".maps");
 
 #define STACK_BYTES (RP_MAX_STACK_DEPTH * sizeof(rp_u64))
-#define HEADER_BYTES (sizeof(struct rp_sample) - sizeof(((struct rp_sample *)0)->ips))
+#define HEADER_BYTES (sizeof(struct rp_sample) - sizeof(((struct rp_sample*)0)->ips))
 
 SEC("perf_event")
-int on_sample(struct bpf_perf_event_data *ctx) {
+int on_sample(struct bpf_perf_event_data* ctx) {
   rp_u32 zero = 0;
-  struct rp_sample *s = bpf_map_lookup_elem(&scratch, &zero);
-  struct rp_cpu_stats *st = bpf_map_lookup_elem(&stats, &zero);
+  struct rp_sample* s = bpf_map_lookup_elem(&scratch, &zero);
+  struct rp_cpu_stats* st = bpf_map_lookup_elem(&stats, &zero);
   if (!s || !st) return 0;
   st->samples++;
 
@@ -66,8 +65,10 @@ int on_sample(struct bpf_perf_event_data *ctx) {
   rp_u32 nk = 0;
   if (s->flags & RP_SAMPLE_IN_KERNEL) {
     long r = bpf_get_stack(ctx, s->ips, STACK_BYTES, 0);
-    if (r < 0) s->flags |= RP_SAMPLE_KERNEL_FAILED;
-    else nk = (rp_u64)r >> 3;
+    if (r < 0)
+      s->flags |= RP_SAMPLE_KERNEL_FAILED;
+    else
+      nk = (rp_u64)r >> 3;
     if (nk >= RP_MAX_STACK_DEPTH) {
       nk = RP_MAX_STACK_DEPTH;
       s->flags |= RP_SAMPLE_KERNEL_TRUNCATED;

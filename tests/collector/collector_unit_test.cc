@@ -34,8 +34,7 @@ TEST(EventSpec, KnownNamesAndModifiers) {
 TEST(EventSpec, UnknownNameSuggestsNearest) {
   auto e = ParseEventSpec("page-fualts");
   ASSERT_FALSE(e.ok());
-  EXPECT_NE(std::string(e.status().message()).find("page-faults"), std::string::npos)
-      << e.status();
+  EXPECT_NE(std::string(e.status().message()).find("page-faults"), std::string::npos) << e.status();
   auto m = ParseEventSpec("cpu-clock:x");
   ASSERT_FALSE(m.ok());
   EXPECT_NE(std::string(m.status().message()).find("modifier"), std::string::npos);
@@ -86,8 +85,8 @@ std::vector<uint8_t> Mmap2Body(uint32_t pid, uint64_t addr, uint64_t len, uint64
 
 TEST(Sideband, ParsesMmap2WithBuildId) {
   auto rec = Record(PERF_RECORD_MMAP2, 1 << 14,
-                    Mmap2Body(42, 0x400000, 0x1000, 0x2000, std::string(20, '\xab'), "/bin/x"),
-                    42, 42, 777);
+                    Mmap2Body(42, 0x400000, 0x1000, 0x2000, std::string(20, '\xab'), "/bin/x"), 42,
+                    42, 777);
   auto r = ParseSidebandRecord(rec);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->kind, SidebandRecord::Kind::kMmap2);
@@ -131,7 +130,8 @@ TEST(Sideband, ForkCommExitLost) {
   Put(comm_body, uint32_t{10});
   Put(comm_body, uint32_t{10});
   for (char ch : std::string("worker\0\0", 8)) comm_body.push_back(static_cast<uint8_t>(ch));
-  auto c = ParseSidebandRecord(Record(PERF_RECORD_COMM, PERF_RECORD_MISC_COMM_EXEC, comm_body, 10, 10, 6));
+  auto c = ParseSidebandRecord(
+      Record(PERF_RECORD_COMM, PERF_RECORD_MISC_COMM_EXEC, comm_body, 10, 10, 6));
   ASSERT_TRUE(c.ok());
   EXPECT_TRUE(c->exec);
   EXPECT_EQ(c->comm, "worker");

@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <set>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,8 +43,8 @@ const std::string& CannotRecordReason() {
   return reason;
 }
 
-#define SKIP_UNLESS_RECORDING_WORKS()                                       \
-  do {                                                                      \
+#define SKIP_UNLESS_RECORDING_WORKS()                                        \
+  do {                                                                       \
     if (!CannotRecordReason().empty()) GTEST_SKIP() << CannotRecordReason(); \
   } while (0)
 
@@ -104,7 +104,8 @@ std::vector<Stack> Stacks(const formats::Profile& p, bool user_only = false) {
 formats::Profile Load(const std::string& path, const std::string& comm = "") {
   report::BuildOptions bo;
   bo.comm = comm;
-  absl::StatusOr<formats::Profile> p = report::LoadProfile(path, symbolizer::SymbolizerOptions(), bo);
+  absl::StatusOr<formats::Profile> p =
+      report::LoadProfile(path, symbolizer::SymbolizerOptions(), bo);
   EXPECT_TRUE(p.ok()) << p.status();
   return p.ok() ? *std::move(p) : formats::Profile();
 }
@@ -155,8 +156,8 @@ TEST_P(RateTest, SampleCountMatchesRateTimesCpuTime) {
   SKIP_UNLESS_RECORDING_WORKS();
   const int hz = GetParam();
   RunResult r;
-  std::string rec = RecordCommand(
-      {"-F", std::to_string(hz), "--", kWorkloads + "/workload_chain", "2.0"}, &r);
+  std::string rec =
+      RecordCommand({"-F", std::to_string(hz), "--", kWorkloads + "/workload_chain", "2.0"}, &r);
   double cpu = CpuSecondsFromSummary(r.err);
   ASSERT_GT(cpu, 1.9) << r.err;
   absl::StatusOr<formats::Recording> recording = formats::ReadRecording(rec);
@@ -305,7 +306,8 @@ TEST_F(RecordTest, UnprivilegedUserGetsCapabilityMessage) {
   // The binary must be reachable by 'nobody'.
   struct stat st;
   std::string probe = kBin;
-  RunResult help = Run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", kBin, "--help"});
+  RunResult help =
+      Run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", kBin, "--help"});
   if (help.status != 0) GTEST_SKIP() << "build directory not accessible to uid 65534: " << help.err;
   (void)st;
   chmod(dir_.c_str(), 0777);
