@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -101,11 +100,15 @@ uint64_t DeltaDecode(uint64_t base, uint64_t code) {
 // ---------------------------------------------------------------------------
 // Encoding
 
-// An append-only byte buffer whose bytes past `len_` are scratch, so that
-// records are written through a raw pointer without zero-filling.
+// An append-only byte buffer over `storage`, whose bytes past `len_` are
+// scratch, so that records are written through a raw pointer without
+// zero-filling. The writer passes the same storage to every call: growing
+// a fresh multi-MiB buffer per batch costs a page fault per 4 KiB.
 class ByteSink {
  public:
-  explicit ByteSink(size_t prefix) : buf_(std::max<size_t>(prefix, 256), '\0'), len_(prefix) {}
+  ByteSink(std::string& storage, size_t prefix) : buf_(storage), len_(prefix) {
+    if (buf_.size() < std::max<size_t>(prefix, 256)) buf_.resize(std::max<size_t>(prefix, 256));
+  }
   // Returns room for at least `n` bytes at the end; call Commit after.
   char* Reserve(size_t n) {
     if (buf_.size() - len_ < n) buf_.resize(std::max(buf_.size() * 2, len_ + n));
@@ -117,7 +120,7 @@ class ByteSink {
   void Truncate(size_t len) { len_ = len; }
 
  private:
-  std::string buf_;
+  std::string& buf_;
   size_t len_;
 };
 
@@ -306,6 +309,29 @@ class Decoder {
   std::string error_;
 };
 
+// Appends `n` default records to `v` for decoding in place; unless Keep()
+// is called, removes them again when it goes out of scope.
+template <typename T>
+class RecordAppender {
+ public:
+  RecordAppender(std::vector<T>& v, size_t n) : v_(v), old_size_(v.size()) {
+    v_.resize(old_size_ + n);
+  }
+  ~RecordAppender() {
+    if (!keep_) v_.resize(old_size_);
+  }
+  RecordAppender(const RecordAppender&) = delete;
+  RecordAppender& operator=(const RecordAppender&) = delete;
+  T* begin() { return v_.data() + old_size_; }
+  T* end() { return v_.data() + v_.size(); }
+  void Keep() { keep_ = true; }
+
+ private:
+  std::vector<T>& v_;
+  size_t old_size_;
+  bool keep_ = false;
+};
+
 bool DecodeEvent(Decoder& d, EventDesc& e) {
   uint64_t freq = 0;
   if (!d.String(e.name) || !d.Varint32(e.type) || !d.Varint(e.config) || !d.Varint(freq) ||
@@ -343,10 +369,11 @@ bool DecodeMeta(Decoder& d, MetaChunk& out) {
   return true;  // trailing bytes are fields of a later minor revision
 }
 
-bool DecodeMappings(Decoder& d, std::vector<Mapping>& out) {
+// The record decoders append to `out` and leave it as it was on failure.
+bool DecodeMappings(Decoder& d, std::vector<Mapping>& all) {
   uint64_t n = 0;
   if (!d.Count(n, 9, "mapping")) return false;
-  out.resize(n);
+  RecordAppender<Mapping> out(all, n);
   for (Mapping& m : out) {
     uint64_t length = 0;
     if (!d.Varint32(m.id) || !d.Varint32(m.pid) || !d.Varint(m.time_ns) || !d.Varint(m.start) ||
@@ -357,13 +384,14 @@ bool DecodeMappings(Decoder& d, std::vector<Mapping>& out) {
     m.end = m.start + length;
   }
   if (d.remaining() != 0) return d.Fail("trailing bytes after the last mapping");
+  out.Keep();
   return true;
 }
 
-bool DecodeTasks(Decoder& d, std::vector<TaskEvent>& out) {
+bool DecodeTasks(Decoder& d, std::vector<TaskEvent>& all) {
   uint64_t n = 0;
   if (!d.Count(n, 7, "task event")) return false;
-  out.resize(n);
+  RecordAppender<TaskEvent> out(all, n);
   uint64_t prev_time = 0;
   for (TaskEvent& t : out) {
     uint8_t kind = 0;
@@ -381,13 +409,14 @@ bool DecodeTasks(Decoder& d, std::vector<TaskEvent>& out) {
     t.time_ns = prev_time = DeltaDecode(prev_time, time_code);
   }
   if (d.remaining() != 0) return d.Fail("trailing bytes after the last task event");
+  out.Keep();
   return true;
 }
 
-bool DecodeSamples(Decoder& d, std::vector<Sample>& out) {
+bool DecodeSamples(Decoder& d, std::vector<Sample>& all) {
   uint64_t n = 0;
   if (!d.Count(n, 10, "sample")) return false;
-  out.resize(n);
+  RecordAppender<Sample> out(all, n);
   uint64_t prev_time = 0;
   for (Sample& s : out) {
     uint64_t time_code = 0, tid_code = 0, n_kernel = 0, n_user = 0, n_counters = 0;
@@ -431,6 +460,7 @@ bool DecodeSamples(Decoder& d, std::vector<Sample>& out) {
     }
   }
   if (d.remaining() != 0) return d.Fail("trailing bytes after the last sample");
+  out.Keep();
   return true;
 }
 
@@ -556,39 +586,23 @@ bool ApplyChunk(const ChunkHeader& h, std::string_view payload, uint64_t payload
       }
       break;
     }
-    case kChunkMappings: {
-      std::vector<Mapping> v;
-      ok = DecodeMappings(d, v);
-      if (ok)
-        rec.mappings.insert(rec.mappings.end(), std::make_move_iterator(v.begin()),
-                            std::make_move_iterator(v.end()));
+    case kChunkMappings:
+      ok = DecodeMappings(d, rec.mappings);
       break;
-    }
-    case kChunkTasks: {
-      std::vector<TaskEvent> v;
-      ok = DecodeTasks(d, v);
-      if (ok)
-        rec.tasks.insert(rec.tasks.end(), std::make_move_iterator(v.begin()),
-                         std::make_move_iterator(v.end()));
+    case kChunkTasks:
+      ok = DecodeTasks(d, rec.tasks);
       break;
-    }
-    case kChunkSamples: {
-      std::vector<Sample> v;
-      ok = DecodeSamples(d, v);
-      if (ok) {
-        if (rec.samples.empty()) {
-          rec.samples = std::move(v);
-        } else {
-          rec.samples.insert(rec.samples.end(), std::make_move_iterator(v.begin()),
-                             std::make_move_iterator(v.end()));
-        }
-      }
+    case kChunkSamples:
+      ok = DecodeSamples(d, rec.samples);
       break;
-    }
     case kChunkKallsyms: {
       std::string text;
       ok = DecodeKallsyms(d, text);
-      if (ok) rec.kallsyms += text;
+      if (ok && rec.kallsyms.empty()) {
+        rec.kallsyms = std::move(text);
+      } else if (ok) {
+        rec.kallsyms += text;
+      }
       break;
     }
     case kChunkStats: {
@@ -764,8 +778,8 @@ namespace {
 // Encodes records into payloads of about kTargetChunkPayload bytes: a count
 // followed by the records, each chunk decodable on its own.
 template <typename Record, typename Emit>
-absl::Status WriteBatches(absl::Span<const Record> records, Emit emit) {
-  ByteSink sink(kMaxVarint);  // room to put the count in front
+absl::Status WriteBatches(absl::Span<const Record> records, std::string& scratch, Emit emit) {
+  ByteSink sink(scratch, kMaxVarint);  // room to put the count in front
   DeltaState state;
   uint64_t count = 0;
   bool emitted = false;
@@ -852,7 +866,7 @@ absl::Status RecordingWriter::WriteMeta(const std::map<std::string, std::string>
                                         absl::Span<const EventDesc> events,
                                         absl::Span<const EventDesc> counters,
                                         uint64_t start_time_ns) {
-  ByteSink sink(0);
+  ByteSink sink(scratch_, 0);
   AppendVarint(sink, start_time_ns);
   AppendVarint(sink, meta.size());
   for (const auto& [key, value] : meta) {
@@ -867,16 +881,18 @@ absl::Status RecordingWriter::WriteMeta(const std::map<std::string, std::string>
 }
 
 absl::Status RecordingWriter::WriteMappings(absl::Span<const Mapping> mappings) {
-  return WriteBatches(mappings,
+  return WriteBatches(mappings, scratch_,
                       [this](std::string_view p) { return WriteChunk(kChunkMappings, p); });
 }
 
 absl::Status RecordingWriter::WriteTasks(absl::Span<const TaskEvent> tasks) {
-  return WriteBatches(tasks, [this](std::string_view p) { return WriteChunk(kChunkTasks, p); });
+  return WriteBatches(tasks, scratch_,
+                      [this](std::string_view p) { return WriteChunk(kChunkTasks, p); });
 }
 
 absl::Status RecordingWriter::WriteSamples(absl::Span<const Sample> samples) {
-  return WriteBatches(samples, [this](std::string_view p) { return WriteChunk(kChunkSamples, p); });
+  return WriteBatches(samples, scratch_,
+                      [this](std::string_view p) { return WriteChunk(kChunkSamples, p); });
 }
 
 absl::Status RecordingWriter::WriteKallsyms(std::string_view text) {
@@ -884,7 +900,7 @@ absl::Status RecordingWriter::WriteKallsyms(std::string_view text) {
     const std::string_view piece = text.substr(0, kKallsymsPiece);
     text.remove_prefix(piece.size());
     uLongf bound = compressBound(piece.size());
-    ByteSink sink(0);
+    ByteSink sink(scratch_, 0);
     char* p = PutVarint(sink.Reserve(kMaxVarint + bound), piece.size());
     const int rc =
         compress2(reinterpret_cast<Bytef*>(p), &bound, reinterpret_cast<const Bytef*>(piece.data()),
@@ -900,7 +916,7 @@ absl::Status RecordingWriter::WriteKallsyms(std::string_view text) {
 }
 
 absl::Status RecordingWriter::Finish(const LossStats& loss, uint64_t end_time_ns) {
-  ByteSink stats(0);
+  ByteSink stats(scratch_, 0);
   for (uint64_t v :
        {loss.lost_samples, loss.lost_perf_records, loss.throttle_events, loss.kernel_truncated,
         loss.user_truncated, loss.user_stack_failed, loss.unmapped_user_frames}) {

@@ -173,6 +173,7 @@ class RecordingWriter {
   uint64_t offset_ = 0;
   absl::Status failure_;  // first I/O error; later calls return it
   bool finished_ = false;
+  std::string scratch_;  // encoding buffer, reused across calls (up to ~4 MiB)
 };
 
 // Payloads above this size are rejected by the reader as impossible; the

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -264,7 +265,10 @@ FlameGraph BuildFlameGraph(const formats::Profile& profile) {
   g.value_types = profile.sample_types;
   const size_t nv = g.value_types.size();
   absl::flat_hash_map<uint64_t, std::vector<Frame>> frames = LocationFrames(profile, g.names);
-  g.nodes.push_back({"all", FrameKind::kRoot, std::vector<int64_t>(nv), {}, {}});
+  g.nodes.push_back({"all", FrameKind::kRoot, std::vector<int64_t>(nv), {}});
+  // (parent node, name id) -> child node: one map for the whole tree is
+  // much cheaper than a map per node.
+  absl::flat_hash_map<std::pair<uint32_t, uint32_t>, uint32_t> child_of;
   for (const formats::ProfileSample& s : profile.samples) {
     const size_t n = std::min(nv, s.values.size());
     uint32_t node = 0;
@@ -274,11 +278,12 @@ FlameGraph BuildFlameGraph(const formats::Profile& profile) {
       auto it = frames.find(*id);
       if (it == frames.end()) continue;
       for (const Frame& f : it->second) {
-        auto [child, inserted] = g.nodes[node].child_by_name.try_emplace(f.name_id, g.nodes.size());
+        auto [child, inserted] =
+            child_of.try_emplace(std::make_pair(node, f.name_id), g.nodes.size());
         uint32_t next = child->second;
         if (inserted) {
           g.nodes[node].children.push_back(next);
-          g.nodes.push_back({g.names[f.name_id], f.kind, std::vector<int64_t>(nv), {}, {}});
+          g.nodes.push_back({g.names[f.name_id], f.kind, std::vector<int64_t>(nv), {}});
         }
         node = next;
         for (size_t v = 0; v < n; ++v) g.nodes[node].values[v] += s.values[v];
@@ -312,34 +317,47 @@ absl::StatusOr<std::string> FoldedStacks(const formats::Profile& profile,
   if (!m.ok()) return m.status();
   FlameGraph g = BuildFlameGraph(profile);
   std::vector<std::string> lines;
-  std::vector<std::string> path;
   // Iterative DFS; a node's self value (inclusive minus children) is the
-  // count of the stack ending there.
+  // count of the stack ending there. `prefix` holds "root;...;node" and
+  // `ends[d]` its length at depth d.
+  std::string prefix;
+  std::vector<size_t> ends = {0};
   struct Item {
     uint32_t node;
-    size_t depth;
+    uint32_t depth;
   };
   std::vector<Item> stack = {{0, 0}};
   while (!stack.empty()) {
     Item it = stack.back();
     stack.pop_back();
     const FlameNode& n = g.nodes[it.node];
-    path.resize(it.depth);
     if (it.node != 0) {
-      std::string name = n.name;
-      std::replace(name.begin(), name.end(), ';', ':');
-      std::replace(name.begin(), name.end(), '\n', ' ');
-      path.push_back(std::move(name));
+      prefix.resize(ends[it.depth - 1]);
+      if (it.depth > 1) prefix += ';';
+      const size_t start = prefix.size();
+      prefix += n.name;
+      for (size_t i = start; i < prefix.size(); ++i) {
+        if (prefix[i] == ';') prefix[i] = ':';
+        if (prefix[i] == '\n') prefix[i] = ' ';
+      }
+      ends.resize(it.depth + 1);
+      ends[it.depth] = prefix.size();
     }
     int64_t self = n.values[*m];
     for (uint32_t c : n.children) self -= g.nodes[c].values[*m];
-    if (self != 0 && it.node != 0)
-      lines.push_back(absl::StrCat(absl::StrJoin(path, ";"), " ", self));
-    for (uint32_t c : n.children) stack.push_back({c, path.size()});
+    if (self != 0 && it.node != 0) lines.push_back(absl::StrCat(prefix, " ", self));
+    for (auto c = n.children.rbegin(); c != n.children.rend(); ++c)
+      stack.push_back({*c, it.depth + 1});
   }
   std::sort(lines.begin(), lines.end());
+  size_t total = 0;
+  for (const std::string& l : lines) total += l.size() + 1;
   std::string out;
-  for (const std::string& l : lines) absl::StrAppend(&out, l, "\n");
+  out.reserve(total);
+  for (const std::string& l : lines) {
+    out += l;
+    out += '\n';
+  }
   return out;
 }
 

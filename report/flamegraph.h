@@ -22,7 +22,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "formats/profile.h"
 
@@ -35,9 +34,6 @@ struct FlameNode {
   FrameKind kind = FrameKind::kUser;
   std::vector<int64_t> values;     // inclusive, one per FlameGraph::value_types
   std::vector<uint32_t> children;  // node indexes, sorted by name once built
-  // Children keyed by interned function name (FlameGraph::names index);
-  // merging by name is what flame graphs do.
-  absl::flat_hash_map<uint32_t, uint32_t> child_by_name;
 };
 
 struct FlameGraph {

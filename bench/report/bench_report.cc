@@ -142,6 +142,11 @@ void BM_Folded(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(bytes));
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(p.samples.size()));
+  FlameGraph g = BuildFlameGraph(p);
+  state.counters["profile_samples"] = static_cast<double>(p.samples.size());
+  state.counters["locations"] = static_cast<double>(p.locations.size());
+  state.counters["tree_nodes"] = static_cast<double>(g.nodes.size());
+  state.counters["max_depth"] = g.max_depth;
 }
 BENCHMARK(BM_Folded)->Unit(benchmark::kMillisecond);
 
@@ -157,6 +162,16 @@ void BM_FlameGraphSvg(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(p.samples.size()));
 }
 BENCHMARK(BM_FlameGraphSvg)->Unit(benchmark::kMillisecond);
+
+void BM_BuildFlameGraph(benchmark::State& state) {
+  const formats::Profile& p = Profile100k();
+  for (auto _ : state) {
+    FlameGraph g = BuildFlameGraph(p);
+    benchmark::DoNotOptimize(g);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(p.samples.size()));
+}
+BENCHMARK(BM_BuildFlameGraph)->Unit(benchmark::kMillisecond);
 
 void BM_EncodePprofGzip(benchmark::State& state) {
   const formats::Profile& p = Profile100k();

@@ -7,9 +7,11 @@
  * Wakeups are batched: the reader is only woken when at least
  * `wakeup_bytes` are waiting; otherwise it drains on its own timer. Waking
  * the reader on every sample throttles the sampler (see DESIGN.md). */
+// clang-format off
+#include "bpf_types.h"  // must come first: the libbpf headers need its types
 #include <bpf/bpf_helpers.h>
+// clang-format on
 
-#include "bpf_types.h"
 #include "sample_record.h"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -43,11 +43,12 @@ TEST(EventSpec, UnknownNameSuggestsNearest) {
 // Builds a perf record: header + body + sample_id trailer {pid, tid, time}.
 std::vector<uint8_t> Record(uint32_t type, uint16_t misc, const std::vector<uint8_t>& body,
                             uint32_t pid, uint32_t tid, uint64_t time) {
-  std::vector<uint8_t> out(sizeof(perf_event_header));
-  out.insert(out.end(), body.begin(), body.end());
+  std::vector<uint8_t> out(sizeof(perf_event_header) + body.size());
+  if (!body.empty()) std::memcpy(out.data() + sizeof(perf_event_header), body.data(), body.size());
   auto put = [&](const void* p, size_t n) {
-    const auto* b = static_cast<const uint8_t*>(p);
-    out.insert(out.end(), b, b + n);
+    size_t at = out.size();
+    out.resize(at + n);
+    std::memcpy(out.data() + at, p, n);
   };
   put(&pid, 4);
   put(&tid, 4);
@@ -59,8 +60,9 @@ std::vector<uint8_t> Record(uint32_t type, uint16_t misc, const std::vector<uint
 
 template <typename T>
 void Put(std::vector<uint8_t>& v, T x) {
-  const auto* b = reinterpret_cast<const uint8_t*>(&x);
-  v.insert(v.end(), b, b + sizeof(T));
+  size_t at = v.size();
+  v.resize(at + sizeof(T));
+  std::memcpy(v.data() + at, &x, sizeof(T));
 }
 
 std::vector<uint8_t> Mmap2Body(uint32_t pid, uint64_t addr, uint64_t len, uint64_t pgoff,
@@ -74,10 +76,10 @@ std::vector<uint8_t> Mmap2Body(uint32_t pid, uint64_t addr, uint64_t len, uint64
   uint8_t ids[24] = {};
   ids[0] = static_cast<uint8_t>(build_id.size());
   std::memcpy(ids + 4, build_id.data(), build_id.size());
-  b.insert(b.end(), ids, ids + 24);
+  for (uint8_t byte : ids) b.push_back(byte);
   Put(b, static_cast<uint32_t>(PROT_READ | PROT_EXEC));
   Put(b, static_cast<uint32_t>(MAP_PRIVATE));
-  b.insert(b.end(), name.begin(), name.end());
+  for (char ch : name) b.push_back(static_cast<uint8_t>(ch));
   size_t padded = (name.size() + 8) & ~size_t{7};
   b.resize(b.size() + padded - name.size(), 0);
   return b;
@@ -110,7 +112,7 @@ TEST(Sideband, TruncatedAndLyingRecordsAreErrors) {
   EXPECT_FALSE(ParseSidebandRecord(bad).ok());
   // Build-id size larger than the field.
   auto big = Record(PERF_RECORD_MMAP2, 1 << 14, Mmap2Body(1, 0, 1, 0, "", "/a"), 1, 1, 1);
-  big[sizeof(perf_event_header) + 40] = 99;
+  big[sizeof(perf_event_header) + 32] = 99;  // build_id_size
   EXPECT_FALSE(ParseSidebandRecord(big).ok());
 }
 

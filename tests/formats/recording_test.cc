@@ -1,9 +1,12 @@
 #include "formats/recording.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <csignal>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -609,6 +612,45 @@ TEST(RecordingTest, FullDiskIsReported) {
   ASSERT_FALSE(w.ok());
   EXPECT_EQ(w.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(w.status().message(), "writing /dev/full: No space left on device (errno 28)");
+}
+
+// A write that fails midway (here: the file size limit, EFBIG) is reported,
+// later writes are refused, and what was flushed before stays readable.
+TEST(RecordingTest, FailureMidwayKeepsFlushedChunks) {
+  const std::string path = TempPath("fsize.rpf");
+  Recording full = FullRecording();
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Exit codes name the first check that failed.
+    signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit = {64 * 1024, 64 * 1024};
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(10);
+    auto w = RecordingWriter::Create(path);
+    if (!w.ok()) _exit(11);
+    if (!(*w)->WriteMeta(full.meta, full.events, full.counters, 1).ok()) _exit(12);
+    std::mt19937_64 rng(3);
+    std::vector<Sample> samples;
+    for (int i = 0; i < 2000; ++i) samples.push_back(MakeSample(rng, i, 20, 8, 0));
+    const absl::Status s = (*w)->WriteSamples(samples);  // ~250 KB: over the limit
+    if (s.ok()) _exit(13);
+    if (s.message() != absl::StrCat("writing ", path, ": File too large (errno 27)")) _exit(14);
+    if ((*w)->WriteSamples({}).message() != s.message()) _exit(15);
+    if ((*w)->Finish({}, 2).ok()) _exit(16);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "see the _exit codes in the child";
+  auto got = ReadRecording(path);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->meta, full.meta);
+  EXPECT_TRUE(got->samples.empty());
+  EXPECT_TRUE(got->damage.truncated);
+  EXPECT_TRUE(got->damage.missing_end);
+  EXPECT_EQ(got->damage.bad_chunks, 0u);
+  std::remove(path.c_str());
 }
 
 TEST(RecordingTest, WritesAfterFinishOrFailureAreRefused) {

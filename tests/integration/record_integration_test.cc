@@ -24,7 +24,7 @@
 namespace ringprof {
 namespace {
 
-using testing::Run;
+using testing::RunCommand;
 using testing::RunResult;
 
 const std::string kBin = RINGPROF_BIN;
@@ -35,7 +35,7 @@ const std::string& CannotRecordReason() {
   static const std::string reason = [] {
     if (geteuid() != 0) return std::string("needs root (CAP_BPF + CAP_PERFMON)");
     std::string out = ::testing::TempDir() + "/probe.rpf";
-    RunResult r = Run({kBin, "record", "-q", "-o", out, "--", "true"});
+    RunResult r = RunCommand({kBin, "record", "-q", "-o", out, "--", "true"});
     std::remove(out.c_str());
     if (r.status != 0) return "ringprof record does not work here: " + r.err;
     return std::string();
@@ -63,7 +63,7 @@ class RecordTest : public ::testing::Test {
     std::string out = Path("rec.rpf");
     std::vector<std::string> argv = {kBin, "record", "-o", out};
     argv.insert(argv.end(), args.begin(), args.end());
-    RunResult r = Run(argv);
+    RunResult r = RunCommand(argv);
     EXPECT_EQ(r.status, 0) << r.err;
     if (result != nullptr) *result = r;
     return out;
@@ -273,28 +273,28 @@ void ExpectOneLineError(const RunResult& r, const std::string& needle) {
 }
 
 TEST_F(RecordTest, BadInputGetsOneClearLine) {
-  ExpectOneLineError(Run({kBin, "record", "-e", "page-fualts", "--", "true"}), "page-faults");
-  ExpectOneLineError(Run({kBin, "record", "-o", Path("x.rpf"), "--", "/nonexistent/cmd"}),
+  ExpectOneLineError(RunCommand({kBin, "record", "-e", "page-fualts", "--", "true"}), "page-faults");
+  ExpectOneLineError(RunCommand({kBin, "record", "-o", Path("x.rpf"), "--", "/nonexistent/cmd"}),
                      "/nonexistent/cmd");
-  ExpectOneLineError(Run({kBin, "record", "-o", Path("x.rpf"), "--", "no-such-command-xyz"}),
+  ExpectOneLineError(RunCommand({kBin, "record", "-o", Path("x.rpf"), "--", "no-such-command-xyz"}),
                      "not found");
-  ExpectOneLineError(Run({kBin, "record", "-p", "999999999"}), "no process with PID");
-  ExpectOneLineError(Run({kBin, "record", "-o", "/nonexistent-dir/x.rpf", "--", "true"}),
+  ExpectOneLineError(RunCommand({kBin, "record", "-p", "999999999"}), "no process with PID");
+  ExpectOneLineError(RunCommand({kBin, "record", "-o", "/nonexistent-dir/x.rpf", "--", "true"}),
                      "/nonexistent-dir/x.rpf");
-  ExpectOneLineError(Run({kBin, "record"}), "nothing to profile");
+  ExpectOneLineError(RunCommand({kBin, "record"}), "nothing to profile");
   EXPECT_FALSE(std::filesystem::exists(Path("x.rpf"))) << "no file left behind on failure";
 }
 
 TEST_F(RecordTest, ExistingOutputSurvivesAFailedStart) {
   std::string out = Path("keep.rpf");
   std::ofstream(out) << "precious";
-  Run({kBin, "record", "-o", out, "--", "/nonexistent/cmd"});
+  RunCommand({kBin, "record", "-o", out, "--", "/nonexistent/cmd"});
   EXPECT_EQ(testing::Slurp(out), "precious");
 }
 
 TEST_F(RecordTest, HardwareEventWithoutPmuSaysSo) {
   SKIP_UNLESS_RECORDING_WORKS();
-  RunResult r = Run({kBin, "record", "-e", "cycles", "-o", Path("hw.rpf"), "--", "true"});
+  RunResult r = RunCommand({kBin, "record", "-e", "cycles", "-o", Path("hw.rpf"), "--", "true"});
   if (r.status == 0) GTEST_SKIP() << "this machine has a hardware PMU; cycles opened";
   ExpectOneLineError(r, "not supported");
   EXPECT_NE(r.err.find("cpu-clock"), std::string::npos) << "names what is available";
@@ -307,11 +307,11 @@ TEST_F(RecordTest, UnprivilegedUserGetsCapabilityMessage) {
   struct stat st;
   std::string probe = kBin;
   RunResult help =
-      Run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", kBin, "--help"});
+      RunCommand({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", kBin, "--help"});
   if (help.status != 0) GTEST_SKIP() << "build directory not accessible to uid 65534: " << help.err;
   (void)st;
   chmod(dir_.c_str(), 0777);
-  RunResult r = Run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+  RunResult r = RunCommand({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                      "--inh-caps=-all", kBin, "record", "-o", Path("u.rpf"), "--", "true"});
   ExpectOneLineError(r, "CAP_BPF");
 }
@@ -324,7 +324,7 @@ TEST_F(RecordTest, DamagedRecordingsReportWhatIsReadable) {
   // Cut in the last quarter: the kallsyms and early chunks stay readable.
   std::string cut = Path("cut.rpf");
   std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() * 9 / 10);
-  RunResult r = Run({kBin, "report", "-i", cut});
+  RunResult r = RunCommand({kBin, "report", "-i", cut});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("damaged"), std::string::npos) << r.err;
   EXPECT_NE(r.out.find(" c"), std::string::npos) << r.out;
@@ -333,14 +333,14 @@ TEST_F(RecordTest, DamagedRecordingsReportWhatIsReadable) {
   for (size_t i = bad.size() / 2; i < bad.size() / 2 + 64; ++i) bad[i] = static_cast<char>(~bad[i]);
   std::string corrupt = Path("corrupt.rpf");
   std::ofstream(corrupt, std::ios::binary) << bad;
-  r = Run({kBin, "report", "-i", corrupt});
+  r = RunCommand({kBin, "report", "-i", corrupt});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("damaged"), std::string::npos) << r.err;
   // Not a recording at all.
   std::string junk = Path("junk.rpf");
   std::ofstream(junk) << "this is not a recording\n";
-  ExpectOneLineError(Run({kBin, "report", "-i", junk}), "junk.rpf");
-  ExpectOneLineError(Run({kBin, "report", "-i", Path("missing.rpf")}), "missing.rpf");
+  ExpectOneLineError(RunCommand({kBin, "report", "-i", junk}), "junk.rpf");
+  ExpectOneLineError(RunCommand({kBin, "report", "-i", Path("missing.rpf")}), "missing.rpf");
 }
 
 TEST_F(RecordTest, PprofAgreesWithReport) {
@@ -348,11 +348,11 @@ TEST_F(RecordTest, PprofAgreesWithReport) {
   if (system("command -v go >/dev/null 2>&1") != 0) GTEST_SKIP() << "go (golang-go) missing";
   std::string rec = RecordCommand({"-F", "999", "--", kWorkloads + "/workload_chain", "1"});
   std::string pb = Path("out.pb.gz");
-  RunResult conv = Run({kBin, "pprof", "-i", rec, "-o", pb});
+  RunResult conv = RunCommand({kBin, "pprof", "-i", rec, "-o", pb});
   ASSERT_EQ(conv.status, 0) << conv.err;
   setenv("HOME", dir_.c_str(), 1);
   setenv("GOCACHE", Path("gocache").c_str(), 1);
-  RunResult top = Run({"go", "tool", "pprof", "-top", pb});
+  RunResult top = RunCommand({"go", "tool", "pprof", "-top", pb});
   ASSERT_EQ(top.status, 0) << top.err;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(top.out, m, std::regex("of ([0-9]+) total"))) << top.out;
@@ -370,7 +370,7 @@ TEST_F(RecordTest, PprofAgreesWithReport) {
   EXPECT_EQ(pprof_total, t.sums[0]);
   EXPECT_EQ(pprof_top, "c");
 
-  RunResult traces = Run({"go", "tool", "pprof", "-traces", pb});
+  RunResult traces = RunCommand({"go", "tool", "pprof", "-traces", pb});
   ASSERT_EQ(traces.status, 0) << traces.err;
   EXPECT_TRUE(std::regex_search(traces.out, std::regex(R"(\bc\n\s+b\n\s+a\n\s+main)")))
       << traces.out.substr(0, 2000);

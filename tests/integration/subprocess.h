@@ -28,7 +28,7 @@ inline std::string Slurp(const std::string& path) {
 }
 
 // `prefix` (e.g. {"setpriv", "--reuid=65534", ...}) is prepended to argv.
-inline RunResult Run(const std::vector<std::string>& argv, const std::string& cwd = "") {
+inline RunResult RunCommand(const std::vector<std::string>& argv, const std::string& cwd = "") {
   char out_tmpl[] = "/tmp/ringprof-test-out-XXXXXX";
   char err_tmpl[] = "/tmp/ringprof-test-err-XXXXXX";
   int out_fd = mkstemp(out_tmpl);
