@@ -279,6 +279,9 @@ void Session::ResolvePending() {
     if (s.flags & RP_SAMPLE_KERNEL_FAILED) out.flags |= formats::kSampleKernelStackFailed;
     out.kernel_ips.assign(s.ips, s.ips + nk);
     out.user_frames.reserve(nu);
+    // A zero return address ends some frame-pointer chains; it is the end
+    // of the stack, not a frame.
+    while (nu > 0 && s.ips[nk + nu - 1] == 0) --nu;
     for (size_t i = 0; i < nu; ++i) {
       formats::UserFrame f = tracker_.Resolve(s.pid, s.time_ns, s.ips[nk + i]);
       if (f.mapping_id == 0) ++loss_.unmapped_user_frames;
