@@ -376,7 +376,10 @@ absl::StatusOr<std::string> RenderFlameGraphSvg(const formats::Profile& profile,
   const int64_t total = g.nodes[0].values[m];
   const double pad = 10, char_px = o.font_size * 0.59, fh = o.frame_height;
   const double plot_w = o.width - 2 * pad;
-  const double top = o.font_size * 3;
+  // Room under the title for the summary lines (what was recorded and what
+  // was lost), which every report shows.
+  const double summary_lines = static_cast<double>(profile.comments.size());
+  const double top = o.font_size * 3 + summary_lines * (o.font_size + 2);
   const double bottom = o.font_size * 2 + 10;
   const double height = top + (g.max_depth + 1) * fh + bottom;
 
@@ -399,6 +402,14 @@ absl::StatusOr<std::string> RenderFlameGraphSvg(const formats::Profile& profile,
   absl::StrAppend(
       &out, absl::StrFormat("<text id=\"title\" x=\"%.1f\" y=\"%d\" font-size=\"%d\">%s</text>\n",
                             o.width / 2.0, o.font_size * 2, o.font_size + 5, XmlEscape(o.title)));
+  for (size_t i = 0; i < profile.comments.size(); ++i) {
+    absl::StrAppend(&out,
+                    absl::StrFormat("<text class=\"summary\" x=\"%.1f\" y=\"%.0f\" "
+                                    "font-size=\"%d\" text-anchor=\"middle\">%s</text>\n",
+                                    o.width / 2.0,
+                                    o.font_size * 3.0 + static_cast<double>(i) * (o.font_size + 2),
+                                    o.font_size - 1, XmlEscape(profile.comments[i])));
+  }
   absl::StrAppend(&out, absl::StrFormat("<text id=\"reset\" class=\"button hide\" x=\"%.0f\" "
                                         "y=\"%d\" font-size=\"%d\">Reset zoom</text>\n",
                                         pad, o.font_size * 2, o.font_size));

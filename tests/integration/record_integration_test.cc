@@ -1,6 +1,7 @@
 // Root integration tests: `ringprof record` on workloads with known call
 // chains, then the recording symbolized and checked through the report
 // library and the CLI. Skipped (with the reason) without root or BPF.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -273,7 +274,8 @@ void ExpectOneLineError(const RunResult& r, const std::string& needle) {
 }
 
 TEST_F(RecordTest, BadInputGetsOneClearLine) {
-  ExpectOneLineError(RunCommand({kBin, "record", "-e", "page-fualts", "--", "true"}), "page-faults");
+  ExpectOneLineError(RunCommand({kBin, "record", "-e", "page-fualts", "--", "true"}),
+                     "page-faults");
   ExpectOneLineError(RunCommand({kBin, "record", "-o", Path("x.rpf"), "--", "/nonexistent/cmd"}),
                      "/nonexistent/cmd");
   ExpectOneLineError(RunCommand({kBin, "record", "-o", Path("x.rpf"), "--", "no-such-command-xyz"}),
@@ -312,7 +314,7 @@ TEST_F(RecordTest, UnprivilegedUserGetsCapabilityMessage) {
   (void)st;
   chmod(dir_.c_str(), 0777);
   RunResult r = RunCommand({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                     "--inh-caps=-all", kBin, "record", "-o", Path("u.rpf"), "--", "true"});
+                            "--inh-caps=-all", kBin, "record", "-o", Path("u.rpf"), "--", "true"});
   ExpectOneLineError(r, "CAP_BPF");
 }
 
@@ -341,6 +343,73 @@ TEST_F(RecordTest, DamagedRecordingsReportWhatIsReadable) {
   std::ofstream(junk) << "this is not a recording\n";
   ExpectOneLineError(RunCommand({kBin, "report", "-i", junk}), "junk.rpf");
   ExpectOneLineError(RunCommand({kBin, "report", "-i", Path("missing.rpf")}), "missing.rpf");
+}
+
+// Starts `ringprof record` in the background; returns its pid.
+pid_t StartRecorder(const std::vector<std::string>& argv) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// Pids of the direct children of `pid`.
+std::vector<pid_t> ChildrenOf(pid_t pid) {
+  std::vector<pid_t> out;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  pid_t c;
+  while (in >> c) out.push_back(c);
+  return out;
+}
+
+TEST_F(RecordTest, KilledRecorderLeavesAReadableFile) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  std::string rec = Path("killed.rpf");
+  pid_t rp = StartRecorder(
+      {kBin, "record", "-F", "999", "-o", rec, "--", kWorkloads + "/workload_chain", "6"});
+  sleep(3);  // chunks are written about once a second
+  std::vector<pid_t> kids = ChildrenOf(rp);
+  kill(rp, SIGKILL);
+  waitpid(rp, nullptr, 0);
+  for (pid_t k : kids) kill(k, SIGKILL);
+  absl::StatusOr<formats::Recording> r = formats::ReadRecording(rec);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->damage.missing_end);
+  EXPECT_GT(r->samples.size(), 1000u) << "samples written before the kill are kept";
+  RunResult rep = RunCommand({kBin, "report", "-i", rec});
+  EXPECT_EQ(rep.status, 0) << rep.err;
+  EXPECT_NE(rep.err.find("damaged"), std::string::npos) << rep.err;
+  EXPECT_NE(rep.out.find(" c\n"), std::string::npos) << rep.out;
+}
+
+TEST_F(RecordTest, InterruptedRecorderFinishesTheFile) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  pid_t target = fork();
+  if (target == 0) {
+    execl((kWorkloads + "/workload_chain").c_str(), "workload_chain", "4", nullptr);
+    _exit(127);
+  }
+  std::string rec = Path("int.rpf");
+  pid_t rp = StartRecorder({kBin, "record", "-p", std::to_string(target), "-o", rec});
+  sleep(2);
+  kill(rp, SIGINT);
+  int st = 0;
+  waitpid(rp, &st, 0);
+  kill(target, SIGKILL);
+  waitpid(target, nullptr, 0);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  absl::StatusOr<formats::Recording> r = formats::ReadRecording(rec);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->damage.empty()) << "SIGINT ends the recording cleanly";
+  EXPECT_GT(r->samples.size(), 500u);
 }
 
 TEST_F(RecordTest, PprofAgreesWithReport) {
