@@ -1,0 +1,61 @@
+#include "cli/profile_input.h"
+
+#include <cstdio>
+
+#include "absl/strings/numbers.h"
+
+namespace ringprof::cli {
+
+const char kProfileInputHelp[] =
+    "  -i, --input FILE   recording to read (default ringprof.rpf)\n"
+    "      --symfs DIR    also look for binaries and debug files under DIR\n"
+    "      --no-demangle  show mangled C++ names\n"
+    "  -p, --pid PID      only samples of this process\n"
+    "      --comm NAME    only samples of processes with this comm\n"
+    "  -h, --help         show this help\n";
+
+int FailLine(const char* cmd, const std::string& what, const std::string& why,
+             const std::string& todo) {
+  std::fprintf(stderr, "ringprof %s: %s: %s; %s\n", cmd, what.c_str(), why.c_str(), todo.c_str());
+  return 1;
+}
+
+bool ProfileInput::Handle(int c, const char* arg, std::string* error) {
+  switch (c) {
+    case 'i':
+      input = arg;
+      return true;
+    case kOptSymfs:
+      symbolizer.symfs.push_back(arg);
+      return true;
+    case kOptNoDemangle:
+      symbolizer.demangle = false;
+      return true;
+    case 'p':
+      if (!absl::SimpleAtoi(arg, &build.pid) || build.pid == 0) {
+        *error =
+            std::string("bad --pid: '") + arg + "' is not a process id; pass a positive number";
+      }
+      return true;
+    case kOptComm:
+      build.comm = arg;
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::optional<formats::Profile> ProfileInput::Load(const char* cmd) const {
+  absl::StatusOr<formats::Profile> profile = report::LoadProfile(input, symbolizer, build);
+  if (!profile.ok()) {
+    FailLine(cmd, "cannot read " + input, std::string(profile.status().message()),
+             "pass a recording made by 'ringprof record' with -i");
+    return std::nullopt;
+  }
+  if (std::string w = report::DamageWarning(profile->damage); !w.empty()) {
+    std::fprintf(stderr, "ringprof %s: %s\n", cmd, w.c_str());
+  }
+  return *std::move(profile);
+}
+
+}  // namespace ringprof::cli

@@ -1,0 +1,57 @@
+// What every command that reads a recording shares: the input options
+// (-i, -p, --comm, --symfs, --no-demangle), their help text, loading the
+// profile with a damage warning, and the one-line error format.
+#ifndef RINGPROF_CLI_PROFILE_INPUT_H_
+#define RINGPROF_CLI_PROFILE_INPUT_H_
+
+#include <getopt.h>
+
+#include <optional>
+#include <string>
+
+#include "formats/profile.h"
+#include "report/profile_builder.h"
+#include "symbolizer/symbolizer.h"
+
+namespace ringprof::cli {
+
+// Long-option codes for the shared options; commands number theirs from
+// kFirstCommandOption.
+enum ProfileInputOption { kOptSymfs = 256, kOptNoDemangle, kOptComm, kFirstCommandOption };
+
+// getopt_long entries for the shared options (spliced into each command's
+// table), and their short letters.
+#define RINGPROF_PROFILE_INPUT_LONG_OPTIONS                                   \
+  {"input", required_argument, nullptr, 'i'},                                 \
+      {"symfs", required_argument, nullptr, ::ringprof::cli::kOptSymfs},      \
+      {"no-demangle", no_argument, nullptr, ::ringprof::cli::kOptNoDemangle}, \
+      {"pid", required_argument, nullptr, 'p'},                               \
+      {"comm", required_argument, nullptr, ::ringprof::cli::kOptComm}, {      \
+    "help", no_argument, nullptr, 'h'                                         \
+  }
+inline constexpr char kProfileInputShortOptions[] = "i:p:h";
+
+extern const char kProfileInputHelp[];
+
+// "ringprof <cmd>: <what>: <why>; <todo>" on stderr; returns 1.
+int FailLine(const char* cmd, const std::string& what, const std::string& why,
+             const std::string& todo);
+
+struct ProfileInput {
+  std::string input = "ringprof.rpf";
+  symbolizer::SymbolizerOptions symbolizer;
+  report::BuildOptions build;
+
+  // Takes option `c` if it is a shared one: returns false if it is not.
+  // A bad value sets *error to a one-line message.
+  bool Handle(int c, const char* arg, std::string* error);
+
+  // Loads and symbolizes the recording. A damaged file gives a warning line
+  // on stderr and still loads; a failure prints the error line and returns
+  // nullopt.
+  std::optional<formats::Profile> Load(const char* cmd) const;
+};
+
+}  // namespace ringprof::cli
+
+#endif  // RINGPROF_CLI_PROFILE_INPUT_H_
