@@ -185,21 +185,30 @@ TEST_F(RecordTest, ShortLivedChildrenAreSymbolized) {
   EXPECT_GE(pids.size(), 30u) << "every fork is recorded";
   formats::Profile p = Load(rec);
   int64_t child_samples = 0;
-  int64_t child_symbolized = 0;
-  std::map<std::string, int64_t> by_pid_label;
+  int64_t child_symbolized = 0;  // every user frame has a name
+  int64_t child_chain = 0;       // main > child_main > child_burn
+  std::vector<Stack> stacks = Stacks(p, true);
   for (size_t i = 0; i < p.samples.size(); ++i) {
-    const auto& s = p.samples[i];
     int64_t pid = 0;
-    for (const auto& l : s.labels) {
+    for (const auto& l : p.samples[i].labels) {
       if (l.key == "pid") pid = l.is_num ? l.num : std::atoll(l.str.c_str());
     }
     if (pid == 0 || static_cast<uint32_t>(pid) == parent) continue;
-    Stack st = Stacks(p, true)[i];
+    const Stack& st = stacks[i];
     child_samples += st.count;
-    if (HasChain(st, {"child_burn", "child_main", "main"})) child_symbolized += st.count;
+    bool named = true;
+    for (const std::string& f : st.functions) {
+      // The vDSO is not a file and is not symbolized offline yet.
+      if (f.find("+0x") != std::string::npos && f.rfind("[vdso]", 0) != 0) named = false;
+    }
+    if (named) child_symbolized += st.count;
+    if (HasChain(st, {"child_burn", "child_main", "main"})) child_chain += st.count;
   }
   ASSERT_GT(child_samples, 300) << "30 children x 20 ms at 999 Hz";
-  EXPECT_GE(child_symbolized, child_samples * 95 / 100);
+  EXPECT_GE(child_symbolized, child_samples * 98 / 100);
+  // The rest sit in libc's fork path, which has no frame pointers (cut
+  // stacks, still named).
+  EXPECT_GE(child_chain, child_samples * 85 / 100);
 }
 
 TEST_F(RecordTest, DeepStackIsCutAndCountedNotDropped) {
