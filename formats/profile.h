@@ -20,7 +20,7 @@ struct ValueType {
 };
 
 struct ProfileFunction {
-  uint64_t id = 0;  // nonzero, unique
+  uint64_t id = 0;          // nonzero, unique
   std::string name;         // demangled / display name
   std::string system_name;  // mangled name, or same as name
   std::string filename;
@@ -46,7 +46,7 @@ struct ProfileMapping {
 };
 
 struct ProfileLocation {
-  uint64_t id = 0;  // nonzero, unique
+  uint64_t id = 0;          // nonzero, unique
   uint64_t mapping_id = 0;  // 0: none
   uint64_t address = 0;
   // lines[0] is the innermost inlined callee; lines.back() is the function
@@ -72,9 +72,9 @@ struct Profile {
   std::string default_sample_type;  // a sample_types[i].type
   ValueType period_type;
   int64_t period = 0;
-  int64_t time_nanos = 0;      // wall-clock start, ns since the epoch (0 if unknown)
+  int64_t time_nanos = 0;  // wall-clock start, ns since the epoch (0 if unknown)
   int64_t duration_nanos = 0;
-  std::vector<ProfileMapping> mappings;   // mappings[0] is the main binary
+  std::vector<ProfileMapping> mappings;  // mappings[0] is the main binary
   std::vector<ProfileLocation> locations;
   std::vector<ProfileFunction> functions;
   std::vector<ProfileSample> samples;

@@ -32,12 +32,12 @@ inline constexpr uint32_t kFormatVersion = 1;
 
 // One perf event the recording sampled or counted.
 struct EventDesc {
-  std::string name;       // as the user wrote it, e.g. "cpu-clock"
-  uint32_t type = 0;      // perf_event_attr.type
-  uint64_t config = 0;    // perf_event_attr.config
-  bool freq = false;      // true: sample_freq drives sampling; false: period
+  std::string name;     // as the user wrote it, e.g. "cpu-clock"
+  uint32_t type = 0;    // perf_event_attr.type
+  uint64_t config = 0;  // perf_event_attr.config
+  bool freq = false;    // true: sample_freq drives sampling; false: period
   uint64_t sample_freq_or_period = 0;
-  std::string unit;       // "nanoseconds", "count", ...
+  std::string unit;  // "nanoseconds", "count", ...
   bool operator==(const EventDesc&) const = default;
 };
 
@@ -46,12 +46,12 @@ struct EventDesc {
 struct Mapping {
   uint32_t id = 0;
   uint32_t pid = 0;
-  uint64_t time_ns = 0;   // when it was mapped (CLOCK_MONOTONIC)
-  uint64_t start = 0;     // virtual address range [start, end)
+  uint64_t time_ns = 0;  // when it was mapped (CLOCK_MONOTONIC)
+  uint64_t start = 0;    // virtual address range [start, end)
   uint64_t end = 0;
-  uint64_t pgoff = 0;     // file offset of `start`
+  uint64_t pgoff = 0;  // file offset of `start`
   uint32_t prot = 0;
-  std::string build_id;   // raw bytes (usually 20), may be empty
+  std::string build_id;  // raw bytes (usually 20), may be empty
   std::string path;
   bool operator==(const Mapping&) const = default;
 };
@@ -91,10 +91,10 @@ struct Sample {
   uint32_t tid = 0;
   uint32_t cpu = 0;
   uint32_t flags = 0;
-  uint32_t event_index = 0;  // index into Recording::events of the sampling event
-  uint64_t period = 0;       // event count this sample stands for (0 if unknown)
-  std::vector<uint64_t> kernel_ips;   // leaf first
-  std::vector<UserFrame> user_frames; // leaf first
+  uint32_t event_index = 0;            // index into Recording::events of the sampling event
+  uint64_t period = 0;                 // event count this sample stands for (0 if unknown)
+  std::vector<uint64_t> kernel_ips;    // leaf first
+  std::vector<UserFrame> user_frames;  // leaf first
   // One value per Recording::counters entry: the counter's delta since the
   // previous sample on the same CPU or task. Empty when no counters.
   std::vector<uint64_t> counter_deltas;
@@ -103,13 +103,13 @@ struct Sample {
 
 // What the collector knows it lost. Every report prints these.
 struct LossStats {
-  uint64_t lost_samples = 0;         // BPF ring buffer full: samples dropped in the kernel
-  uint64_t lost_perf_records = 0;    // PERF_RECORD_LOST from side-band rings
-  uint64_t throttle_events = 0;      // PERF_RECORD_THROTTLE seen
-  uint64_t kernel_truncated = 0;     // samples whose kernel stack was cut at the limit
-  uint64_t user_truncated = 0;       // samples whose user stack was cut at the limit
-  uint64_t user_stack_failed = 0;    // samples without a readable user stack
-  uint64_t unmapped_user_frames = 0; // user frames in no known mapping
+  uint64_t lost_samples = 0;          // BPF ring buffer full: samples dropped in the kernel
+  uint64_t lost_perf_records = 0;     // PERF_RECORD_LOST from side-band rings
+  uint64_t throttle_events = 0;       // PERF_RECORD_THROTTLE seen
+  uint64_t kernel_truncated = 0;      // samples whose kernel stack was cut at the limit
+  uint64_t user_truncated = 0;        // samples whose user stack was cut at the limit
+  uint64_t user_stack_failed = 0;     // samples without a readable user stack
+  uint64_t unmapped_user_frames = 0;  // user frames in no known mapping
   bool operator==(const LossStats&) const = default;
 };
 
@@ -126,9 +126,9 @@ struct Damage {
 struct Recording {
   uint32_t version = kFormatVersion;
   std::map<std::string, std::string> meta;  // "command", "hostname", "kernel", "target", ...
-  std::vector<EventDesc> events;      // sampling events
-  std::vector<EventDesc> counters;    // counters read at each sample (may be empty)
-  uint64_t start_time_ns = 0;         // CLOCK_MONOTONIC
+  std::vector<EventDesc> events;            // sampling events
+  std::vector<EventDesc> counters;          // counters read at each sample (may be empty)
+  uint64_t start_time_ns = 0;               // CLOCK_MONOTONIC
   uint64_t end_time_ns = 0;
   std::vector<Mapping> mappings;
   std::vector<TaskEvent> tasks;
