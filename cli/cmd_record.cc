@@ -32,6 +32,8 @@ void PrintHelp() {
       "  -e, --event EVENT     sampling event (default cpu-clock); modifiers :u :k\n"
       "  -F, --freq HZ         sample HZ times per second of the event (default 999)\n"
       "  -c, --count PERIOD    sample every PERIOD events instead of -F\n"
+      "      --counters EV,..  counters read at each sample (up to 8); each sample is\n"
+      "                        charged its task's counts since its previous sample\n"
       "  -p, --pid PID[,PID]   profile existing processes (all their threads)\n"
       "  -a, --all-cpus        profile the whole system\n"
       "  -o, --output FILE     recording to write (default ringprof.rpf)\n"
@@ -54,17 +56,13 @@ int Fail(const std::string& msg) {
 
 int RunRecord(int argc, char** argv) {
   collector::RecordOptions opt;
-  static const option kLong[] = {{"event", required_argument, nullptr, 'e'},
-                                 {"freq", required_argument, nullptr, 'F'},
-                                 {"count", required_argument, nullptr, 'c'},
-                                 {"pid", required_argument, nullptr, 'p'},
-                                 {"all-cpus", no_argument, nullptr, 'a'},
-                                 {"output", required_argument, nullptr, 'o'},
-                                 {"duration", required_argument, nullptr, 'd'},
-                                 {"ring-mib", required_argument, nullptr, 'R'},
-                                 {"quiet", no_argument, nullptr, 'q'},
-                                 {"help", no_argument, nullptr, 'h'},
-                                 {nullptr, 0, nullptr, 0}};
+  static const option kLong[] = {
+      {"event", required_argument, nullptr, 'e'},    {"freq", required_argument, nullptr, 'F'},
+      {"count", required_argument, nullptr, 'c'},    {"pid", required_argument, nullptr, 'p'},
+      {"all-cpus", no_argument, nullptr, 'a'},       {"output", required_argument, nullptr, 'o'},
+      {"duration", required_argument, nullptr, 'd'}, {"ring-mib", required_argument, nullptr, 'R'},
+      {"counters", required_argument, nullptr, 'C'}, {"quiet", no_argument, nullptr, 'q'},
+      {"help", no_argument, nullptr, 'h'},           {nullptr, 0, nullptr, 0}};
   optind = 1;
   int c;
   // '+': stop at the first non-option, so the command's own flags are its.
@@ -93,6 +91,11 @@ int RunRecord(int argc, char** argv) {
             return Fail(std::string("-p needs process ids, got '") + optarg + "'");
           }
           opt.pids.push_back(pid);
+        }
+        break;
+      case 'C':
+        for (absl::string_view e : absl::StrSplit(optarg, ',', absl::SkipEmpty())) {
+          opt.counters.emplace_back(e);
         }
         break;
       case 'a':
@@ -150,6 +153,20 @@ int RunRecord(int argc, char** argv) {
                  static_cast<unsigned long long>(l.user_truncated),
                  static_cast<unsigned long long>(l.user_stack_failed),
                  static_cast<unsigned long long>(l.unmapped_user_frames));
+    for (const auto& c : sum->counters) {
+      std::fprintf(stderr, "ringprof record: counter %s: %llu charged to samples", c.name.c_str(),
+                   static_cast<unsigned long long>(c.total));
+      if (c.multiplexed()) {
+        std::fprintf(stderr, " (multiplexed: counted %.0f%% of the time, values scaled)",
+                     c.time_enabled_ns > 0 ? 100.0 * c.time_running_ns / c.time_enabled_ns : 0.0);
+      }
+      std::fprintf(stderr, "\n");
+    }
+    if (!sum->counters_grouped) {
+      std::fprintf(stderr,
+                   "ringprof record: warning: the counters do not fit the PMU as one group; they "
+                   "were multiplexed separately, so ratios between them are estimates\n");
+    }
     if (sum->command_ran) {
       int st = sum->command_status;
       if (WIFEXITED(st)) {

@@ -59,8 +59,19 @@ absl::StatusOr<std::unique_ptr<BpfSampler>> BpfSampler::Load(const BpfSamplerOpt
   if (s->skel_ == nullptr) return BpfError(errno, "opening the BPF sample program");
   s->skel_->rodata->wakeup_bytes = options.wakeup_bytes;
   s->skel_->rodata->event_index = options.event_index;
+  s->skel_->rodata->n_counters = options.n_counters;
+  s->skel_->rodata->n_cpus = options.n_cpus;
+  s->options_ = options;
   int err = bpf_map__set_max_entries(s->skel_->maps.samples, options.ring_bytes);
   if (err != 0) return BpfError(-err, "sizing the BPF ring buffer");
+  if (options.n_counters > RP_MAX_COUNTERS) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", RP_MAX_COUNTERS, " counters can be read at each sample"));
+  }
+  if (options.n_counters > 0) {
+    err = bpf_map__set_max_entries(s->skel_->maps.counters, options.n_counters * options.n_cpus);
+    if (err != 0) return BpfError(-err, "sizing the BPF counter array");
+  }
   err = sampler__load(s->skel_);
   if (err != 0) return BpfError(-err, "loading the BPF sample program");
   s->ring_ = ring_buffer__new(bpf_map__fd(s->skel_->maps.samples), &BpfSampler::OnRingRecord,
@@ -90,6 +101,22 @@ absl::Status BpfSampler::Attach(int perf_fd, bool keep_disabled) {
   if (keep_disabled && ioctl(perf_fd, PERF_EVENT_IOC_DISABLE, 0) != 0) {
     return LastErrnoStatus("disabling perf event after attach");
   }
+  return absl::OkStatus();
+}
+
+absl::Status BpfSampler::SetCounter(uint32_t counter, uint32_t cpu, int perf_fd) {
+  uint32_t key = counter * options_.n_cpus + cpu;
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.counters), &key, &perf_fd, BPF_ANY) != 0) {
+    return BpfError(errno, absl::StrCat("installing counter ", counter, " of CPU ", cpu));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BpfSampler::AttachSwitchAccounting() {
+  struct bpf_link* link =
+      bpf_program__attach_raw_tracepoint(skel_->progs.on_switch, "sched_switch");
+  if (link == nullptr) return BpfError(errno, "attaching the counter accounting to sched_switch");
+  links_.push_back(link);
   return absl::OkStatus();
 }
 
@@ -123,6 +150,7 @@ absl::StatusOr<BpfSamplerStats> BpfSampler::ReadStats() const {
     total.samples += s.samples;
     total.lost += s.lost;
     total.user_failed += s.user_failed;
+    total.counter_read_failed += s.counter_read_failed;
   }
   return total;
 }

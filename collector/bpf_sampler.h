@@ -24,12 +24,17 @@ struct BpfSamplerOptions {
   uint32_t ring_bytes = 16u << 20;   // BPF ring buffer size, power of two
   uint64_t wakeup_bytes = 1u << 20;  // wake the reader only past this backlog
   uint32_t event_index = 0;
+  // Counters read at each sample; their perf events are installed with
+  // SetCounter() after Load().
+  uint32_t n_counters = 0;
+  uint32_t n_cpus = 1;  // possible CPUs (index space of bpf_get_smp_processor_id)
 };
 
 struct BpfSamplerStats {
   uint64_t samples = 0;
   uint64_t lost = 0;
   uint64_t user_failed = 0;
+  uint64_t counter_read_failed = 0;
 };
 
 class BpfSampler {
@@ -47,6 +52,12 @@ class BpfSampler {
   // Attaches the sample program to a perf event fd. The event is left
   // disabled if it was created disabled (enable_on_exec stays armed).
   absl::Status Attach(int perf_fd, bool keep_disabled);
+  // Installs the perf event of counter `counter` on `cpu` (an fd opened
+  // with pid -1 on that CPU, not inherited).
+  absl::Status SetCounter(uint32_t counter, uint32_t cpu, int perf_fd);
+  // Starts per-task counter accounting at context switches (only needed
+  // when n_counters > 0).
+  absl::Status AttachSwitchAccounting();
   // Detaches from every event: no new samples after this returns.
   void DetachAll();
   // Waits up to timeout_ms for a wakeup, then consumes everything queued.
@@ -61,6 +72,7 @@ class BpfSampler {
   struct sampler* skel_ = nullptr;
   struct ring_buffer* ring_ = nullptr;
   std::vector<struct bpf_link*> links_;
+  BpfSamplerOptions options_;
   RecordFn on_record_;
 };
 

@@ -1,5 +1,6 @@
 #include "collector/recorder.h"
 
+#include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -130,6 +131,7 @@ class Session {
 
  private:
   absl::Status OpenEvents(const std::vector<pid_t>& tids, bool per_task, bool at_exec);
+  absl::Status OpenCounters();
   void OnBpfRecord(absl::Span<const uint8_t> bytes);
   void DrainSideband();
   void ResolvePending();
@@ -137,6 +139,10 @@ class Session {
 
   const RecordOptions& opt_;
   EventSpec spec_;
+  std::vector<EventSpec> counter_specs_;
+  std::deque<PerfEvent> counter_events_;
+  std::vector<CounterTotal> counter_totals_;
+  bool counters_grouped_ = true;
   std::unique_ptr<formats::RecordingWriter> writer_;
   std::unique_ptr<BpfSampler> sampler_;
   std::deque<PerfEvent> events_;  // sampling + side-band events (stable addresses)
@@ -217,6 +223,59 @@ absl::Status Session::OpenEvents(const std::vector<pid_t>& tids, bool per_task, 
   return absl::OkStatus();
 }
 
+perf_event_attr CounterAttr(const EventSpec& spec) {
+  perf_event_attr a;
+  std::memset(&a, 0, sizeof(a));
+  a.size = sizeof(a);
+  a.type = spec.type;
+  a.config = spec.config;
+  a.exclude_user = spec.exclude_user;
+  a.exclude_kernel = spec.exclude_kernel;
+  a.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
+  return a;
+}
+
+absl::Status Session::OpenCounters() {
+  if (counter_specs_.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<int> cpus, OnlineCpus());
+  // Per CPU, the counters form one group (leader: the first), so the PMU
+  // schedules them together and ratios between them (IPC, MPKI) hold. If
+  // the group does not fit the PMU, they are opened separately and the
+  // kernel multiplexes them; values are scaled by enabled/running time.
+  auto open_cpu = [&](int cpu, bool grouped) -> absl::StatusOr<std::vector<PerfEvent>> {
+    std::vector<PerfEvent> set;
+    for (const EventSpec& spec : counter_specs_) {
+      int group_fd = grouped && !set.empty() ? set.front().fd() : -1;
+      ASSIGN_OR_RETURN(PerfEvent e, PerfEvent::Open(CounterAttr(spec), -1, cpu, group_fd,
+                                                    absl::StrCat("counter ", spec.name)));
+      set.push_back(std::move(e));
+    }
+    return set;
+  };
+  for (int cpu : cpus) {
+    absl::StatusOr<std::vector<PerfEvent>> set = open_cpu(cpu, counters_grouped_);
+    if (!set.ok() && counters_grouped_ && counter_specs_.size() > 1 &&
+        (absl::IsInvalidArgument(set.status()) || absl::IsResourceExhausted(set.status()))) {
+      counters_grouped_ = false;
+      set = open_cpu(cpu, false);
+    }
+    if (!set.ok()) {
+      // Name the counter that failed: open each alone to find it.
+      for (const EventSpec& spec : counter_specs_) {
+        absl::StatusOr<PerfEvent> one = PerfEvent::Open(CounterAttr(spec), -1, cpu, -1, spec.name);
+        if (!one.ok()) return ExplainOpenFailure(one.status(), spec);
+      }
+      return set.status();
+    }
+    for (size_t i = 0; i < set->size(); ++i) {
+      RETURN_IF_ERROR(sampler_->SetCounter(static_cast<uint32_t>(i), static_cast<uint32_t>(cpu),
+                                           (*set)[i].fd()));
+      counter_events_.push_back(std::move((*set)[i]));
+    }
+  }
+  return sampler_->AttachSwitchAccounting();
+}
+
 void Session::OnBpfRecord(absl::Span<const uint8_t> bytes) {
   if (bytes.size() < sizeof(rp_record_header)) return;
   rp_record_header h;
@@ -287,8 +346,23 @@ void Session::ResolvePending() {
       if (f.mapping_id == 0) ++loss_.unmapped_user_frames;
       out.user_frames.push_back(f);
     }
-    for (size_t i = 0; i < std::min<size_t>(s.n_counters, RP_MAX_COUNTERS); ++i) {
-      out.counter_deltas.push_back(s.counters[i]);
+    const size_t nc = std::min<size_t>({s.n_counters, RP_MAX_COUNTERS, counter_totals_.size()});
+    for (size_t i = 0; i < nc; ++i) {
+      // Scale for multiplexing: the counter ran `running` of the `enabled`
+      // time since the task's previous sample.
+      uint64_t v = s.counters[i];
+      uint64_t e = s.counter_enabled[i];
+      uint64_t r = s.counter_running[i];
+      if (r > 0 && r < e) {
+        v = static_cast<uint64_t>(static_cast<unsigned __int128>(v) * e / r);
+      } else if (r == 0 && e > 0) {
+        v = 0;  // not scheduled at all in this interval: nothing measured
+      }
+      out.counter_deltas.push_back(v);
+      CounterTotal& t = counter_totals_[i];
+      t.total += v;
+      t.time_enabled_ns += e;
+      t.time_running_ns += r;
     }
     ready_.push_back(std::move(out));
   }
@@ -329,6 +403,15 @@ absl::StatusOr<RecordSummary> Session::Run() {
   if (opt_.frequency && *opt_.frequency == 0) return absl::InvalidArgumentError("-F must be > 0");
   if (opt_.period && *opt_.period == 0) return absl::InvalidArgumentError("-c must be > 0");
   ASSIGN_OR_RETURN(spec_, ParseEventSpec(opt_.event));
+  for (const std::string& c : opt_.counters) {
+    ASSIGN_OR_RETURN(EventSpec cs, ParseEventSpec(c));
+    counter_specs_.push_back(cs);
+    counter_totals_.push_back(CounterTotal{cs.name, 0, 0, 0});
+  }
+  if (counter_specs_.size() > RP_MAX_COUNTERS) {
+    return absl::InvalidArgumentError(absl::StrCat("--counters takes at most ", RP_MAX_COUNTERS,
+                                                   " events, got ", counter_specs_.size()));
+  }
   if (!opt_.command.empty()) RETURN_IF_ERROR(ResolveCommand(opt_.command[0]).status());
   for (pid_t p : opt_.pids) RETURN_IF_ERROR(CheckProcessExists(p));
 
@@ -337,6 +420,10 @@ absl::StatusOr<RecordSummary> Session::Run() {
   BpfSamplerOptions bo;
   bo.ring_bytes = opt_.ring_mib << 20;
   bo.wakeup_bytes = bo.ring_bytes / 4;
+  bo.n_counters = static_cast<uint32_t>(counter_specs_.size());
+  int possible = libbpf_num_possible_cpus();
+  if (possible <= 0) return ErrnoStatus(-possible, "counting possible CPUs");
+  bo.n_cpus = static_cast<uint32_t>(possible);
   ASSIGN_OR_RETURN(sampler_,
                    BpfSampler::Load(bo, [this](absl::Span<const uint8_t> b) { OnBpfRecord(b); }));
 
@@ -355,6 +442,7 @@ absl::StatusOr<RecordSummary> Session::Run() {
   } else {
     tids.push_back(-1);
   }
+  RETURN_IF_ERROR(OpenCounters());
   RETURN_IF_ERROR(OpenEvents(tids, per_task, child.has_value()));
 
   // Existing processes: their current mappings, now that the side-band
@@ -400,7 +488,16 @@ absl::StatusOr<RecordSummary> Session::Run() {
   ev.sample_freq_or_period = opt_.period ? *opt_.period : opt_.frequency.value_or(999);
   ev.unit = spec_.unit;
   const uint64_t start_ns = MonotonicNs();
-  RETURN_IF_ERROR(writer_->WriteMeta(meta, {ev}, {}, start_ns));
+  std::vector<formats::EventDesc> counter_descs;
+  for (const EventSpec& cs : counter_specs_) {
+    formats::EventDesc d;
+    d.name = cs.name;
+    d.type = cs.type;
+    d.config = cs.config;
+    d.unit = cs.unit;
+    counter_descs.push_back(d);
+  }
+  RETURN_IF_ERROR(writer_->WriteMeta(meta, {ev}, counter_descs, start_ns));
   {
     absl::StatusOr<std::string> ksyms = ReadWholeFile("/proc/kallsyms");
     if (ksyms.ok()) {
@@ -478,6 +575,8 @@ absl::StatusOr<RecordSummary> Session::Run() {
   sum.loss = loss_;
   sum.bytes = writer_->bytes_written();
   sum.requested_hz = opt_.period ? 0 : opt_.frequency.value_or(999);
+  sum.counters = counter_totals_;
+  sum.counters_grouped = counters_grouped_;
   if (child) {
     sum.command_ran = true;
     sum.command_status = child->wait_status();

@@ -39,6 +39,9 @@ namespace ringprof::collector {
 
 struct RecordOptions {
   std::string event = "cpu-clock";
+  // --counters: read at each sample; each sample is charged the counts its
+  // task accumulated since its previous sample.
+  std::vector<std::string> counters;
   std::optional<uint64_t> frequency;  // -F
   std::optional<uint64_t> period;     // -c
   std::vector<pid_t> pids;            // -p
@@ -50,6 +53,14 @@ struct RecordOptions {
   bool quiet = false;
   // Set from a signal handler to stop recording.
   const std::atomic<bool>* stop = nullptr;
+};
+
+struct CounterTotal {
+  std::string name;
+  uint64_t total = 0;            // scaled, summed over the recorded samples
+  uint64_t time_enabled_ns = 0;  // summed deltas
+  uint64_t time_running_ns = 0;
+  bool multiplexed() const { return time_running_ns < time_enabled_ns; }
 };
 
 struct RecordSummary {
@@ -64,6 +75,8 @@ struct RecordSummary {
   double command_cpu_seconds = 0;
   uint64_t command_samples = 0;  // samples whose pid is the command or a descendant
   uint64_t requested_hz = 0;
+  std::vector<CounterTotal> counters;
+  bool counters_grouped = true;  // false: the PMU could not hold them as one group
 };
 
 absl::StatusOr<RecordSummary> Record(const RecordOptions& options);

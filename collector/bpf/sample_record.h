@@ -62,17 +62,31 @@ struct rp_sample {
   rp_u32 flags;
   rp_u16 n_kernel;
   rp_u16 n_user;
-  rp_u16 n_counters; /* valid entries of counters[] (0 until counters land) */
+  rp_u16 n_counters; /* valid entries of the three counter arrays */
   rp_u16 event_index;
+  /* Per counter, since this task's previous sample: the raw count, and the
+   * time the counter was enabled and actually running (they differ when the
+   * PMU multiplexes; user space scales by enabled/running). */
   rp_u64 counters[RP_MAX_COUNTERS];
+  rp_u64 counter_enabled[RP_MAX_COUNTERS];
+  rp_u64 counter_running[RP_MAX_COUNTERS];
   rp_u64 ips[2 * RP_MAX_STACK_DEPTH];
+};
+
+/* A reading of every counter (map values of "cpu_snap" and "task_acc"). */
+struct rp_counter_reading {
+  rp_u64 value[RP_MAX_COUNTERS];
+  rp_u64 enabled[RP_MAX_COUNTERS];
+  rp_u64 running[RP_MAX_COUNTERS];
+  rp_u64 valid;
 };
 
 /* Per-CPU statistics kept by the sample program (map "stats"). */
 struct rp_cpu_stats {
-  rp_u64 samples;     /* program invocations */
-  rp_u64 lost;        /* bpf_ringbuf_output failed: ring full */
-  rp_u64 user_failed; /* user stack unreadable */
+  rp_u64 samples;             /* program invocations */
+  rp_u64 lost;                /* bpf_ringbuf_output failed: ring full */
+  rp_u64 user_failed;         /* user stack unreadable */
+  rp_u64 counter_read_failed; /* bpf_perf_event_read_value failed */
 };
 
 #endif
