@@ -132,6 +132,7 @@ int RunRecord(int argc, char** argv) {
   sa.sa_handler = OnSignal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
   opt.stop = &g_stop;
 
   absl::StatusOr<collector::RecordSummary> sum = collector::Record(opt);
@@ -172,7 +173,10 @@ int RunRecord(int argc, char** argv) {
       if (WIFEXITED(st)) {
         std::fprintf(stderr, "ringprof record: command exited with status %d", WEXITSTATUS(st));
       } else if (WIFSIGNALED(st)) {
-        std::fprintf(stderr, "ringprof record: command was killed by signal %d", WTERMSIG(st));
+        std::fprintf(
+            stderr, "ringprof record: command was %s by signal %d",
+            sum->command_terminated ? "ended by ringprof (--duration or interrupt)" : "killed",
+            WTERMSIG(st));
       }
       std::fprintf(stderr, " after %.3f s of CPU time", sum->command_cpu_seconds);
       if (sum->requested_hz > 0 && sum->command_cpu_seconds > 0.05 &&

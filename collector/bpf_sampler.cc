@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -93,8 +94,16 @@ int BpfSampler::OnRingRecord(void* ctx, void* data, size_t size) {
 }
 
 absl::Status BpfSampler::Attach(int perf_fd, bool keep_disabled) {
-  struct bpf_link* link = bpf_program__attach_perf_event(skel_->progs.on_sample, perf_fd);
-  if (link == nullptr) return BpfError(errno, "attaching the BPF sample program to a perf event");
+  // libbpf closes the fd it is given when the link is destroyed, so it
+  // gets its own duplicate; the caller's PerfEvent keeps the original.
+  int link_fd = fcntl(perf_fd, F_DUPFD_CLOEXEC, 0);
+  if (link_fd < 0) return LastErrnoStatus("duplicating a perf event fd");
+  struct bpf_link* link = bpf_program__attach_perf_event(skel_->progs.on_sample, link_fd);
+  if (link == nullptr) {
+    int err = errno;
+    close(link_fd);
+    return BpfError(err, "attaching the BPF sample program to a perf event");
+  }
   links_.push_back(link);
   // libbpf enables the event on attach; an event meant to start at exec
   // must stay disabled until then.

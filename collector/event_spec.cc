@@ -102,7 +102,8 @@ bool FindCacheEvent(std::string_view name, uint64_t* config, std::string* descri
     for (size_t o = 0; o < kCacheOps.size(); ++o) {
       for (bool miss : {false, true}) {
         if (name != CacheName(c, o, miss)) continue;
-        uint64_t result = miss ? PERF_COUNT_HW_CACHE_RESULT_MISS : PERF_COUNT_HW_CACHE_RESULT_ACCESS;
+        uint64_t result =
+            miss ? PERF_COUNT_HW_CACHE_RESULT_MISS : PERF_COUNT_HW_CACHE_RESULT_ACCESS;
         *config = kCaches[c].second | (uint64_t{kCacheOps[o].second} << 8) | (result << 16);
         *description = absl::StrCat(kCaches[c].first, " ", kCacheOps[o].first,
                                     miss ? " misses" : " accesses", " (PMU-defined)");
@@ -289,9 +290,8 @@ std::string UmaskHint(std::string_view text) {
 
 absl::StatusOr<EventSpec> EncodeWithLibpfm4(std::string_view text, std::string_view encode) {
   if (absl::Status init = Libpfm4InitStatus(); !init.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown event '", Sv(encode), "'; ", Suggestions(encode), " (",
-                     init.message(), ")"));
+    return absl::InvalidArgumentError(absl::StrCat("unknown event '", Sv(encode), "'; ",
+                                                   Suggestions(encode), " (", init.message(), ")"));
   }
   perf_event_attr attr;
   std::memset(&attr, 0, sizeof(attr));
@@ -301,15 +301,15 @@ absl::StatusOr<EventSpec> EncodeWithLibpfm4(std::string_view text, std::string_v
   arg.attr = &attr;
   arg.size = sizeof(arg);
   std::string encode_str(encode);
-  int rc = pfm_get_os_event_encoding(encode_str.c_str(), PFM_PLM0 | PFM_PLM3,
-                                     PFM_OS_PERF_EVENT_EXT, &arg);
+  int rc = pfm_get_os_event_encoding(encode_str.c_str(), PFM_PLM0 | PFM_PLM3, PFM_OS_PERF_EVENT_EXT,
+                                     &arg);
   if (rc == PFM_ERR_NOTFOUND) {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown event '", Sv(encode), "'; ", Suggestions(encode)));
   }
   if (rc != PFM_SUCCESS) {
-    return absl::InvalidArgumentError(absl::StrCat("event '", Sv(text), "': libpfm4: ",
-                                                   pfm_strerror(rc), UmaskHint(encode)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("event '", Sv(text), "': libpfm4: ", pfm_strerror(rc), UmaskHint(encode)));
   }
   if (attr.sample_period != 0 || attr.freq) {
     return absl::InvalidArgumentError(
@@ -398,8 +398,8 @@ absl::StatusOr<EventSpec> ParseEventSpec(std::string_view text) {
     RETURN_IF_ERROR(ApplyModifiers(text, perf_mods, &spec));
   }
   spec.name = std::string(text);
-  spec.unit = (spec.type == PERF_TYPE_SOFTWARE && (spec.config == PERF_COUNT_SW_CPU_CLOCK ||
-                                                   spec.config == PERF_COUNT_SW_TASK_CLOCK))
+  spec.unit = (spec.type == PERF_TYPE_SOFTWARE &&
+               (spec.config == PERF_COUNT_SW_CPU_CLOCK || spec.config == PERF_COUNT_SW_TASK_CLOCK))
                   ? "nanoseconds"
                   : "count";
   return spec;
@@ -442,12 +442,13 @@ absl::StatusOr<const std::vector<Libpfm4Pmu>*> Libpfm4PresentPmus() {
   RETURN_IF_ERROR(Libpfm4InitStatus());
   static const std::vector<Libpfm4Pmu>* pmus = [] {
     auto* out = new std::vector<Libpfm4Pmu>();
-    pfm_pmu_t p;
-    pfm_for_all_pmus(p) {
+    // pfm_for_all_pmus() increments an enum, which C++ does not allow.
+    for (int p = PFM_PMU_NONE; p < PFM_PMU_MAX; ++p) {
       pfm_pmu_info_t pinfo;
       std::memset(&pinfo, 0, sizeof(pinfo));
       pinfo.size = sizeof(pinfo);
-      if (pfm_get_pmu_info(p, &pinfo) != PFM_SUCCESS || !pinfo.is_present) continue;
+      if (pfm_get_pmu_info(static_cast<pfm_pmu_t>(p), &pinfo) != PFM_SUCCESS || !pinfo.is_present)
+        continue;
       Libpfm4Pmu pmu;
       pmu.name = pinfo.name;
       pmu.description = pinfo.desc != nullptr ? pinfo.desc : "";

@@ -20,9 +20,11 @@ void ProcessMapTracker::AddMapping(formats::Mapping m) {
   mappings_.push_back(std::move(m));
 }
 
-void ProcessMapTracker::Reset(uint32_t pid, uint64_t time_ns) {
-  auto& resets = pids_[pid].resets;
-  resets.insert(std::upper_bound(resets.begin(), resets.end(), time_ns), time_ns);
+void ProcessMapTracker::StartGeneration(uint32_t pid, uint64_t time_ns, uint32_t parent) {
+  auto& gens = pids_[pid].generations;
+  auto at = std::upper_bound(gens.begin(), gens.end(), time_ns,
+                             [](uint64_t t, const Generation& g) { return t < g.time_ns; });
+  gens.insert(at, Generation{time_ns, parent});
 }
 
 const std::string& ProcessMapTracker::BuildIdFor(const std::string& path) {
@@ -53,30 +55,17 @@ void ProcessMapTracker::Apply(const SidebandRecord& r) {
       AddMapping(std::move(m));
       return;
     }
-    case Kind::kFork: {
+    case Kind::kFork:
       new_tasks_.push_back(
           {formats::TaskEventKind::kFork, r.time_ns, r.pid, r.tid, r.ppid, r.ptid, {}});
-      if (r.pid == r.ppid) return;  // a new thread shares the address space
-      // A new process: it starts with a copy of its parent's mappings.
-      Reset(r.pid, r.time_ns);
-      auto parent = pids_.find(r.ppid);
-      if (parent == pids_.end()) return;
-      std::vector<formats::Mapping> copies;
-      for (uint32_t idx : parent->second.mappings) {
-        const formats::Mapping& pm = mappings_[idx];
-        if (Resolve(r.ppid, r.time_ns, pm.start).mapping_id != pm.id) continue;  // replaced
-        formats::Mapping m = pm;
-        m.pid = r.pid;
-        m.time_ns = r.time_ns;
-        copies.push_back(std::move(m));
-      }
-      for (auto& m : copies) AddMapping(std::move(m));
+      // A new process (not a thread) starts with its parent's mappings,
+      // found through the generation's parent link when resolving.
+      if (r.pid != r.ppid) StartGeneration(r.pid, r.time_ns, r.ppid);
       return;
-    }
     case Kind::kComm:
       new_tasks_.push_back({r.exec ? formats::TaskEventKind::kExec : formats::TaskEventKind::kComm,
                             r.time_ns, r.pid, r.tid, 0, 0, r.comm});
-      if (r.exec) Reset(r.pid, r.time_ns);
+      if (r.exec) StartGeneration(r.pid, r.time_ns, 0);
       return;
     case Kind::kExit:
       new_tasks_.push_back(
@@ -127,22 +116,33 @@ absl::Status ProcessMapTracker::SynthesizeFromProc(uint32_t pid, const std::stri
   return absl::OkStatus();
 }
 
-formats::UserFrame ProcessMapTracker::Resolve(uint32_t pid, uint64_t time_ns, uint64_t addr) const {
+const formats::Mapping* ProcessMapTracker::Find(uint32_t pid, uint64_t time_ns, uint64_t addr,
+                                                int depth) const {
   auto it = pids_.find(pid);
-  if (it == pids_.end()) return {0, addr};
+  if (it == pids_.end() || depth > 64) return nullptr;
   const PidState& st = it->second;
-  // The last reset at or before the sample.
-  uint64_t floor = 0;
-  auto r = std::upper_bound(st.resets.begin(), st.resets.end(), time_ns);
-  if (r != st.resets.begin()) floor = *(r - 1);
+  // The generation in force at the sample's time.
+  const Generation* gen = nullptr;
+  auto g = std::upper_bound(st.generations.begin(), st.generations.end(), time_ns,
+                            [](uint64_t t, const Generation& x) { return t < x.time_ns; });
+  if (g != st.generations.begin()) gen = &*(g - 1);
+  const uint64_t floor = gen != nullptr ? gen->time_ns : 0;
   const formats::Mapping* best = nullptr;
   for (uint32_t idx : st.mappings) {
     const formats::Mapping& m = mappings_[idx];
     if (addr < m.start || addr >= m.end || m.time_ns > time_ns || m.time_ns < floor) continue;
     if (best == nullptr || m.time_ns >= best->time_ns) best = &m;
   }
-  if (best == nullptr) return {0, addr};
-  return {best->id, addr - best->start + best->pgoff};
+  if (best == nullptr && gen != nullptr && gen->parent != 0 && gen->parent != pid) {
+    return Find(gen->parent, gen->time_ns, addr, depth + 1);
+  }
+  return best;
+}
+
+formats::UserFrame ProcessMapTracker::Resolve(uint32_t pid, uint64_t time_ns, uint64_t addr) const {
+  const formats::Mapping* m = Find(pid, time_ns, addr, 0);
+  if (m == nullptr) return {0, addr};
+  return {m->id, addr - m->start + m->pgoff};
 }
 
 std::vector<formats::Mapping> ProcessMapTracker::TakeNewMappings() {

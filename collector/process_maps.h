@@ -5,11 +5,16 @@
 // Input is the side-band stream (MMAP2 with build-id, FORK, COMM/exec,
 // EXIT) plus mappings synthesized from /proc for processes that existed
 // before recording began. Each mapping carries the time it appeared. A
-// process's address space is reset at exec and when a new process takes a
-// pid (fork); a sample at time t resolves against the newest mapping that
-// covers the address, appeared at or before t, and is not older than the
-// pid's last reset before t. Nothing is forgotten at exit, because samples
-// of a process that exited may still be waiting in the BPF ring.
+// process's address space starts over at exec and when a new process takes
+// a pid (fork): a *generation*. A sample at time t resolves against the
+// newest mapping that covers the address in the pid's generation at t; if
+// none does and that generation began with a fork, the parent's address
+// space at the fork time is searched (recursively), since a child inherits
+// its parent's mappings. Inheritance is resolved lazily, so the order in
+// which the per-CPU side-band rings are drained does not matter: a parent's
+// MMAP2 applied after its child's FORK is still found. Nothing is
+// forgotten at exit, because samples of a process that exited may still be
+// waiting in the BPF ring.
 #ifndef RINGPROF_COLLECTOR_PROCESS_MAPS_H_
 #define RINGPROF_COLLECTOR_PROCESS_MAPS_H_
 
@@ -50,12 +55,18 @@ class ProcessMapTracker {
   size_t mapping_count() const { return mappings_.size(); }
 
  private:
+  // The start of a generation: an exec (parent 0) or a fork from `parent`.
+  struct Generation {
+    uint64_t time_ns = 0;
+    uint32_t parent = 0;
+  };
   struct PidState {
-    std::vector<uint32_t> mappings;  // indexes into mappings_
-    std::vector<uint64_t> resets;    // times the address space was replaced, ascending
+    std::vector<uint32_t> mappings;       // indexes into mappings_
+    std::vector<Generation> generations;  // ascending by time
   };
   void AddMapping(formats::Mapping m);
-  void Reset(uint32_t pid, uint64_t time_ns);
+  void StartGeneration(uint32_t pid, uint64_t time_ns, uint32_t parent);
+  const formats::Mapping* Find(uint32_t pid, uint64_t time_ns, uint64_t addr, int depth) const;
   const std::string& BuildIdFor(const std::string& path);
 
   std::vector<formats::Mapping> mappings_;

@@ -132,6 +132,15 @@ class Session {
  private:
   absl::Status OpenEvents(const std::vector<pid_t>& tids, bool per_task, bool at_exec);
   absl::Status OpenCounters();
+  // Enables the sampling events (for a command, exec does it instead).
+  absl::Status StartSampling();
+  std::vector<formats::CounterScaling> CounterScalings() const {
+    std::vector<formats::CounterScaling> out;
+    for (const CounterTotal& t : counter_totals_) {
+      out.push_back({t.time_enabled_ns, t.time_running_ns});
+    }
+    return out;
+  }
   void OnBpfRecord(absl::Span<const uint8_t> bytes);
   void DrainSideband();
   void ResolvePending();
@@ -145,11 +154,13 @@ class Session {
   bool counters_grouped_ = true;
   std::unique_ptr<formats::RecordingWriter> writer_;
   std::unique_ptr<BpfSampler> sampler_;
-  std::deque<PerfEvent> events_;  // sampling + side-band events (stable addresses)
-  std::vector<PerfRing> rings_;   // one side-band ring per CPU
+  std::vector<const PerfEvent*> sampling_events_;  // in events_
+  std::deque<PerfEvent> events_;                   // sampling + side-band events (stable addresses)
+  std::vector<PerfRing> rings_;                    // one side-band ring per CPU
   ProcessMapTracker tracker_;
   std::vector<std::vector<uint8_t>> pending_raw_;  // BPF records not yet resolved
   std::vector<formats::Sample> ready_;
+  std::vector<pid_t> pids_;  // -p, as process ids
   formats::LossStats loss_;
   uint64_t last_flush_ns_ = 0;
   uint64_t samples_written_ = 0;
@@ -183,19 +194,27 @@ absl::Status Session::OpenEvents(const std::vector<pid_t>& tids, bool per_task, 
     a->disabled = at_exec ? 1 : 0;
     a->enable_on_exec = at_exec ? 1 : 0;
   }
+  // Sampling starts only when setup is done (StartSampling), so that the
+  // /proc scan and the kallsyms snapshot neither eat into --duration nor
+  // let the rings fill with nobody draining them. Side-band events start
+  // at once: mappings made during setup must not be missed.
+  sa.disabled = 1;
+  // A thread that exited while events were being opened is skipped; any
+  // other failure is the event's.
+  auto gone = [per_task](pid_t tid) {
+    return per_task && access(absl::StrCat("/proc/", tid).c_str(), F_OK) != 0;
+  };
   for (int cpu : cpus) {
     const PerfEvent* ring_owner = nullptr;
     for (pid_t tid : tids) {
       absl::StatusOr<PerfEvent> dummy = PerfEvent::Open(da, tid, cpu, -1, "side-band dummy");
       if (!dummy.ok()) {
-        if (absl::IsNotFound(dummy.status()) && per_task) continue;  // thread exited meanwhile
+        if (gone(tid)) continue;
         return ExplainOpenFailure(dummy.status(), spec_);
       }
       absl::StatusOr<PerfEvent> samp = PerfEvent::Open(sa, tid, cpu, -1, spec_.name);
       if (!samp.ok()) {
-        if (absl::IsNotFound(samp.status()) && per_task && spec_.type == PERF_TYPE_SOFTWARE) {
-          continue;
-        }
+        if (gone(tid)) continue;
         if (absl::IsInvalidArgument(samp.status()) && !opt_.period) {
           return absl::InvalidArgumentError(
               absl::StrCat(samp.status().message(),
@@ -216,10 +235,16 @@ absl::Status Session::OpenEvents(const std::vector<pid_t>& tids, bool per_task, 
       events_.push_back(std::move(*samp));
       PerfEvent& s = events_.back();
       RETURN_IF_ERROR(s.SetOutput(*ring_owner));
-      RETURN_IF_ERROR(sampler_->Attach(s.fd(), at_exec));
+      RETURN_IF_ERROR(sampler_->Attach(s.fd(), /*keep_disabled=*/true));
+      sampling_events_.push_back(&s);
     }
   }
   if (rings_.empty()) return absl::NotFoundError("the target exited before it could be profiled");
+  return absl::OkStatus();
+}
+
+absl::Status Session::StartSampling() {
+  for (const PerfEvent* e : sampling_events_) RETURN_IF_ERROR(e->Enable());
   return absl::OkStatus();
 }
 
@@ -343,7 +368,14 @@ void Session::ResolvePending() {
     while (nu > 0 && s.ips[nk + nu - 1] == 0) --nu;
     for (size_t i = 0; i < nu; ++i) {
       formats::UserFrame f = tracker_.Resolve(s.pid, s.time_ns, s.ips[nk + i]);
-      if (f.mapping_id == 0) ++loss_.unmapped_user_frames;
+      if (f.mapping_id == 0) {
+        ++loss_.unmapped_user_frames;
+        // A return address in no executable mapping means the frame-pointer
+        // walk left the stack (code built without frame pointers): what
+        // follows is noise, so the stack ends here. A leaf outside every
+        // mapping (JIT code, a sample during exec) is kept.
+        if (i > 0) break;
+      }
       out.user_frames.push_back(f);
     }
     const size_t nc = std::min<size_t>({s.n_counters, RP_MAX_COUNTERS, counter_totals_.size()});
@@ -413,7 +445,16 @@ absl::StatusOr<RecordSummary> Session::Run() {
                                                    " events, got ", counter_specs_.size()));
   }
   if (!opt_.command.empty()) RETURN_IF_ERROR(ResolveCommand(opt_.command[0]).status());
-  for (pid_t p : opt_.pids) RETURN_IF_ERROR(CheckProcessExists(p));
+  for (pid_t p : opt_.pids) {
+    RETURN_IF_ERROR(CheckProcessExists(p));
+    // A thread id stands for its process: samples carry the process id.
+    ASSIGN_OR_RETURN(pid_t tgid, ProcessOfThread(p));
+    if (tgid != p && !opt_.quiet) {
+      fprintf(stderr, "ringprof record: %d is a thread of process %d; profiling the process\n", p,
+              tgid);
+    }
+    if (std::find(pids_.begin(), pids_.end(), tgid) == pids_.end()) pids_.push_back(tgid);
+  }
 
   RETURN_IF_ERROR(ProbeWritable(opt_.output));
 
@@ -435,7 +476,7 @@ absl::StatusOr<RecordSummary> Session::Run() {
     child.emplace(std::move(c));
     tids.push_back(child->pid());
   } else if (!opt_.pids.empty()) {
-    for (pid_t p : opt_.pids) {
+    for (pid_t p : pids_) {
       ASSIGN_OR_RETURN(std::vector<pid_t> t, ListThreads(p));
       tids.insert(tids.end(), t.begin(), t.end());
     }
@@ -448,7 +489,7 @@ absl::StatusOr<RecordSummary> Session::Run() {
   // Existing processes: their current mappings, now that the side-band
   // events are open and will report anything newer.
   if (!opt_.pids.empty()) {
-    for (pid_t p : opt_.pids) {
+    for (pid_t p : pids_) {
       absl::Status s = tracker_.SynthesizeFromProc(static_cast<uint32_t>(p));
       if (!s.ok() && !opt_.quiet)
         fprintf(stderr, "ringprof record: warning: %s\n", std::string(s.message()).c_str());
@@ -476,7 +517,7 @@ absl::StatusOr<RecordSummary> Session::Run() {
     meta["target"] = "command";
     meta["command"] = absl::StrJoin(opt_.command, " ");
   } else if (!opt_.pids.empty()) {
-    meta["target"] = absl::StrCat("pid ", absl::StrJoin(opt_.pids, ","));
+    meta["target"] = absl::StrCat("pid ", absl::StrJoin(pids_, ","));
   } else {
     meta["target"] = "system-wide";
   }
@@ -487,6 +528,15 @@ absl::StatusOr<RecordSummary> Session::Run() {
   ev.freq = !opt_.period.has_value();
   ev.sample_freq_or_period = opt_.period ? *opt_.period : opt_.frequency.value_or(999);
   ev.unit = spec_.unit;
+  {
+    absl::StatusOr<std::string> ksyms = ReadWholeFile("/proc/kallsyms");
+    if (ksyms.ok()) {
+      RETURN_IF_ERROR(writer_->WriteKallsyms(*ksyms));
+    } else if (!opt_.quiet) {
+      fprintf(stderr, "ringprof record: warning: %s; kernel frames will not be symbolized\n",
+              std::string(ksyms.status().message()).c_str());
+    }
+  }
   const uint64_t start_ns = MonotonicNs();
   std::vector<formats::EventDesc> counter_descs;
   for (const EventSpec& cs : counter_specs_) {
@@ -498,15 +548,6 @@ absl::StatusOr<RecordSummary> Session::Run() {
     counter_descs.push_back(d);
   }
   RETURN_IF_ERROR(writer_->WriteMeta(meta, {ev}, counter_descs, start_ns));
-  {
-    absl::StatusOr<std::string> ksyms = ReadWholeFile("/proc/kallsyms");
-    if (ksyms.ok()) {
-      RETURN_IF_ERROR(writer_->WriteKallsyms(*ksyms));
-    } else if (!opt_.quiet) {
-      fprintf(stderr, "ringprof record: warning: %s; kernel frames will not be symbolized\n",
-              std::string(ksyms.status().message()).c_str());
-    }
-  }
   last_flush_ns_ = start_ns;
   RETURN_IF_ERROR(Flush(true));
 
@@ -516,6 +557,8 @@ absl::StatusOr<RecordSummary> Session::Run() {
       unlink(opt_.output.c_str());
       return absl::Status(s.code(), absl::StrCat(s.message(), " (", opt_.command[0], ")"));
     }
+  } else {
+    RETURN_IF_ERROR(StartSampling());
   }
 
   const uint64_t deadline =
@@ -539,18 +582,20 @@ absl::StatusOr<RecordSummary> Session::Run() {
     }
     if (deadline != 0 && MonotonicNs() >= deadline) break;
     if (child && child->PollExited()) break;
-    if (!opt_.pids.empty()) {
+    if (!pids_.empty()) {
       bool any_alive = false;
-      for (pid_t p : opt_.pids) any_alive |= CheckProcessExists(p).ok();
+      for (pid_t p : pids_) any_alive |= ProcessAlive(p);
       if (!any_alive) break;
     }
   }
   // Stop sampling, then collect everything still queued.
   sampler_->DetachAll();
   for (PerfEvent& e : events_) (void)e.Disable();
+  bool terminated = false;
   if (child && !child->exited()) {
     // Interrupted or out of time: end the command we started.
     child->Terminate(interrupted ? 2000 : 500);
+    terminated = true;
   }
   (void)sampler_->Drain();
   DrainSideband();
@@ -562,10 +607,12 @@ absl::StatusOr<RecordSummary> Session::Run() {
   if (!record_error_.ok()) {
     // Keep what was recorded: flush and finish, then report the error.
     (void)Flush(true);
+    if (!counter_totals_.empty()) (void)writer_->WriteCounterScaling(CounterScalings());
     (void)writer_->Finish(loss_, end_ns);
     return record_error_;
   }
   RETURN_IF_ERROR(Flush(true));
+  if (!counter_totals_.empty()) RETURN_IF_ERROR(writer_->WriteCounterScaling(CounterScalings()));
   RETURN_IF_ERROR(writer_->Finish(loss_, end_ns));
 
   RecordSummary sum;
@@ -581,6 +628,7 @@ absl::StatusOr<RecordSummary> Session::Run() {
     sum.command_ran = true;
     sum.command_status = child->wait_status();
     sum.command_cpu_seconds = child->cpu_seconds();
+    sum.command_terminated = terminated;
     sum.command_samples = samples_written_;
   }
   return sum;

@@ -73,7 +73,8 @@ struct RecordSummary {
   bool command_ran = false;
   int command_status = 0;
   double command_cpu_seconds = 0;
-  uint64_t command_samples = 0;  // samples whose pid is the command or a descendant
+  bool command_terminated = false;  // ringprof ended it (--duration or a signal)
+  uint64_t command_samples = 0;     // samples whose pid is the command or a descendant
   uint64_t requested_hz = 0;
   std::vector<CounterTotal> counters;
   bool counters_grouped = true;  // false: the PMU could not hold them as one group

@@ -11,8 +11,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -158,6 +161,31 @@ absl::StatusOr<std::vector<pid_t>> ListThreads(pid_t pid) {
   if (tids.empty())
     return absl::NotFoundError(absl::StrCat("PID ", pid, " has no threads (exited?)"));
   return tids;
+}
+
+absl::StatusOr<pid_t> ProcessOfThread(pid_t tid) {
+  std::ifstream in(absl::StrCat("/proc/", tid, "/status"));
+  if (!in) return absl::NotFoundError(absl::StrCat("no process with PID ", tid));
+  std::string line;
+  while (std::getline(in, line)) {
+    int tgid = 0;
+    if (absl::StartsWith(line, "Tgid:") &&
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(absl::string_view(line).substr(5)), &tgid)) {
+      return tgid;
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("no Tgid line in /proc/", tid, "/status"));
+}
+
+bool ProcessAlive(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat;
+  if (!in || !std::getline(in, stat)) return false;
+  // "pid (comm) S ...": the state follows the last ')'.
+  size_t paren = stat.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= stat.size()) return false;
+  char state = stat[paren + 2];
+  return state != 'Z' && state != 'X' && state != 'x';
 }
 
 absl::Status CheckProcessExists(pid_t pid) {

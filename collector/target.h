@@ -58,6 +58,10 @@ class ChildProcess {
 
 // Thread ids of `pid` from /proc/<pid>/task. NotFound when no such process.
 absl::StatusOr<std::vector<pid_t>> ListThreads(pid_t pid);
+// The process (thread group) a thread id belongs to.
+absl::StatusOr<pid_t> ProcessOfThread(pid_t tid);
+// True while `pid` runs: false once it is gone or a zombie.
+bool ProcessAlive(pid_t pid);
 // Fails with NotFound / PermissionDenied when `pid` cannot be profiled.
 absl::Status CheckProcessExists(pid_t pid);
 

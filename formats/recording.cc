@@ -36,6 +36,7 @@ enum ChunkType : uint16_t {
   kChunkKallsyms = 5,
   kChunkStats = 6,
   kChunkEnd = 7,
+  kChunkCounterScaling = 8,
 };
 
 // KALLSYMS text is compressed in pieces so that no chunk nears the limit,
@@ -61,6 +62,8 @@ std::string ChunkTypeName(uint16_t type) {
       return "STATS";
     case kChunkEnd:
       return "END";
+    case kChunkCounterScaling:
+      return "COUNTER_SCALING";
     default:
       return absl::StrCat("type ", type);
   }
@@ -500,6 +503,18 @@ bool DecodeStats(Decoder& d, LossStats& s) {
          d.Varint(s.user_stack_failed) && d.Varint(s.unmapped_user_frames);
 }
 
+bool DecodeCounterScaling(Decoder& d, std::vector<CounterScaling>& out) {
+  uint64_t n = 0;
+  if (!d.Count(n, 2, "counter scaling")) return false;
+  std::vector<CounterScaling> v(n);
+  for (CounterScaling& c : v) {
+    if (!d.Varint(c.time_enabled_ns) || !d.Varint(c.time_running_ns)) return false;
+  }
+  if (d.remaining() != 0) return d.Fail("trailing bytes after the counter scaling");
+  out = std::move(v);
+  return true;
+}
+
 // What is at a file position that should start a chunk.
 struct ChunkHeader {
   uint16_t type = 0;
@@ -611,6 +626,9 @@ bool ApplyChunk(const ChunkHeader& h, std::string_view payload, uint64_t payload
       if (ok) rec.loss = s;
       break;
     }
+    case kChunkCounterScaling:
+      ok = DecodeCounterScaling(d, rec.counter_scaling);
+      break;
     case kChunkEnd: {
       uint64_t end_time = 0;
       ok = d.Varint(end_time);
@@ -913,6 +931,16 @@ absl::Status RecordingWriter::WriteKallsyms(std::string_view text) {
     RETURN_IF_ERROR(WriteChunk(kChunkKallsyms, std::string_view(sink.data(), sink.size())));
   } while (!text.empty());
   return absl::OkStatus();
+}
+
+absl::Status RecordingWriter::WriteCounterScaling(absl::Span<const CounterScaling> scaling) {
+  ByteSink out(scratch_, 0);
+  AppendVarint(out, scaling.size());
+  for (const CounterScaling& c : scaling) {
+    AppendVarint(out, c.time_enabled_ns);
+    AppendVarint(out, c.time_running_ns);
+  }
+  return WriteChunk(kChunkCounterScaling, std::string_view(out.data(), out.size()));
 }
 
 absl::Status RecordingWriter::Finish(const LossStats& loss, uint64_t end_time_ns) {

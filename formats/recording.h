@@ -41,6 +41,16 @@ struct EventDesc {
   bool operator==(const EventDesc&) const = default;
 };
 
+// How long a counter was enabled and how long it actually ran on the PMU.
+// time_running < time_enabled means the kernel multiplexed it; the
+// collector has already scaled the counter's deltas by enabled/running, and
+// every report shows the ratio so the reader knows the values are estimates.
+struct CounterScaling {
+  uint64_t time_enabled_ns = 0;
+  uint64_t time_running_ns = 0;
+  bool operator==(const CounterScaling&) const = default;
+};
+
 // An executable mapping of a profiled process, as the process-map tracker
 // saw it. Ids are unique within a recording and never 0.
 struct Mapping {
@@ -128,6 +138,9 @@ struct Recording {
   std::map<std::string, std::string> meta;  // "command", "hostname", "kernel", "target", ...
   std::vector<EventDesc> events;            // sampling events
   std::vector<EventDesc> counters;          // counters read at each sample (may be empty)
+  // Index-aligned with `counters`; empty when the recording has no scaling
+  // summary.
+  std::vector<CounterScaling> counter_scaling;
   uint64_t start_time_ns = 0;               // CLOCK_MONOTONIC
   uint64_t end_time_ns = 0;
   std::vector<Mapping> mappings;
@@ -157,6 +170,9 @@ class RecordingWriter {
   absl::Status WriteTasks(absl::Span<const TaskEvent> tasks);
   absl::Status WriteSamples(absl::Span<const Sample> samples);
   absl::Status WriteKallsyms(std::string_view text);  // stored compressed
+  // How long each counter was enabled and running over the recording
+  // (index-aligned with the META chunk's counters).
+  absl::Status WriteCounterScaling(absl::Span<const CounterScaling> scaling);
   // Writes the final loss statistics and the END chunk, then closes.
   absl::Status Finish(const LossStats& loss, uint64_t end_time_ns);
 

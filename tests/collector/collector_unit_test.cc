@@ -201,11 +201,37 @@ TEST(ProcessMapTracker, ExecResetsAndForkCopies) {
   EXPECT_NE(t.Resolve(100, 19, 0x1008).mapping_id, 0u) << "samples before exec still resolve";
   EXPECT_NE(t.Resolve(200, 21, 0x1008).mapping_id, 0u) << "the child keeps its copy";
   auto maps = t.TakeNewMappings();
-  EXPECT_EQ(maps.size(), 2u);
+  EXPECT_EQ(maps.size(), 1u) << "the child inherits, nothing is copied";
   EXPECT_TRUE(t.TakeNewMappings().empty());
   auto tasks = t.TakeNewTasks();
   ASSERT_EQ(tasks.size(), 2u);
   EXPECT_EQ(tasks[1].kind, formats::TaskEventKind::kExec);
+}
+
+TEST(ProcessMapTracker, ForkBeforeParentMmapIsAppliedStillInherits) {
+  // Side-band rings are drained CPU by CPU: a child's FORK may be applied
+  // before the parent's earlier MMAP2 from another CPU's ring.
+  ProcessMapTracker t;
+  SidebandRecord fork;
+  fork.kind = SidebandRecord::Kind::kFork;
+  fork.pid = fork.tid = 300;
+  fork.ppid = fork.ptid = 100;
+  fork.time_ns = 50;
+  t.Apply(fork);
+  t.Apply(Mmap(100, 40, 0x5000, 0x1000, 0x2000, "/lib/dlopened.so"));
+  auto f = t.Resolve(300, 60, 0x5010);
+  ASSERT_NE(f.mapping_id, 0u);
+  EXPECT_EQ(f.address, 0x2010u);
+  // A mapping the parent made after the fork is not the child's.
+  t.Apply(Mmap(100, 55, 0x9000, 0x1000, 0, "/lib/later.so"));
+  EXPECT_EQ(t.Resolve(300, 60, 0x9010).mapping_id, 0u);
+  // Grandchildren inherit through both links.
+  SidebandRecord fork2 = fork;
+  fork2.pid = fork2.tid = 400;
+  fork2.ppid = fork2.ptid = 300;
+  fork2.time_ns = 70;
+  t.Apply(fork2);
+  EXPECT_EQ(t.Resolve(400, 80, 0x5010).address, 0x2010u);
 }
 
 TEST(ProcessMapTracker, ParsesProcMaps) {
