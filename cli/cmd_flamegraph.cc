@@ -16,21 +16,25 @@ namespace {
 constexpr char kCmd[] = "flamegraph";
 constexpr char kUsage[] =
     "usage: ringprof flamegraph [-i FILE] [-o OUT] [--folded] [--title T] [--width W]\n"
-    "                           [--minwidth PX] [--metric M] [--symfs DIR] [--no-demangle]\n"
-    "                           [--pid PID] [--comm NAME]\n\n"
+    "                           [--minwidth PX] [--metric M] [--color-by A/B] [--symfs DIR]\n"
+    "                           [--no-demangle] [--pid PID] [--comm NAME]\n\n"
     "Writes an interactive SVG flame graph (hover, click to zoom, regex search),\n"
-    "or folded stacks with --folded.\n\n"
+    "or folded stacks with --folded. The cache-miss flame graph is\n"
+    "  ringprof flamegraph --metric cycles --color-by cache-misses/instructions\n\n"
     "  -o, --output OUT   file to write; '-' or none: standard output\n"
     "      --folded       write folded stacks ('a;b;c COUNT') instead of SVG\n"
     "      --title T      graph title (default \"Flame Graph\")\n"
     "      --width W      image width in pixels (default 1200)\n"
     "      --minwidth PX  omit frames narrower than PX pixels (default 0.1)\n"
-    "      --metric M     sample type that sizes frames (default samples)\n";
+    "      --metric M     sample type that sizes frames (default samples)\n"
+    "      --color-by A/B colour frames by the ratio of two sample types (inclusive)\n"
+    "                     on a blue-to-red gradient with a legend; frames with no B\n"
+    "                     are grey\n";
 
 }  // namespace
 
 int RunFlamegraph(int argc, char** argv) {
-  enum { kFolded = kFirstCommandOption, kTitle, kWidth, kMinWidth, kMetric };
+  enum { kFolded = kFirstCommandOption, kTitle, kWidth, kMinWidth, kMetric, kColorBy };
   static const option kOptions[] = {RINGPROF_PROFILE_INPUT_LONG_OPTIONS,
                                     {"output", required_argument, nullptr, 'o'},
                                     {"folded", no_argument, nullptr, kFolded},
@@ -38,6 +42,7 @@ int RunFlamegraph(int argc, char** argv) {
                                     {"width", required_argument, nullptr, kWidth},
                                     {"minwidth", required_argument, nullptr, kMinWidth},
                                     {"metric", required_argument, nullptr, kMetric},
+                                    {"color-by", required_argument, nullptr, kColorBy},
                                     {nullptr, 0, nullptr, 0}};
   const std::string shortopts = std::string(kProfileInputShortOptions) + "o:";
   ProfileInput in;
@@ -68,6 +73,8 @@ int RunFlamegraph(int argc, char** argv) {
                         std::string("'") + optarg + "' is not a pixel width", "pass a number >= 0");
     } else if (c == kMetric) {
       graph.metric = optarg;
+    } else if (c == kColorBy) {
+      graph.color_by = optarg;
     } else {
       std::fprintf(stderr, "%s%s", kUsage, kProfileInputHelp);
       return 2;
@@ -78,11 +85,14 @@ int RunFlamegraph(int argc, char** argv) {
 
   std::optional<formats::Profile> profile = in.Load(kCmd);
   if (!profile) return 1;
+  if (folded && !graph.color_by.empty())
+    return FailLine(kCmd, "bad options", "--color-by colours the SVG; folded stacks have no colour",
+                    "drop --folded or --color-by");
   absl::StatusOr<std::string> text = folded ? report::FoldedStacks(*profile, graph.metric)
                                             : report::RenderFlameGraphSvg(*profile, graph);
   if (!text.ok())
     return FailLine(kCmd, "cannot draw the graph", std::string(text.status().message()),
-                    "pick a listed --metric");
+                    "pick listed sample types for --metric and --color-by");
   if (absl::Status s = report::WriteOutput(output, *text); !s.ok())
     return FailLine(kCmd, "cannot write the graph", std::string(s.message()),
                     "check the -o path and free space");

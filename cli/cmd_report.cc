@@ -15,18 +15,26 @@ namespace {
 
 constexpr char kCmd[] = "report";
 constexpr char kUsage[] =
-    "usage: ringprof report [-i FILE] [--sort COL] [--limit N] [--symfs DIR] [--no-demangle]\n"
-    "                       [--pid PID] [--comm NAME]\n\n"
-    "Prints the per-function table of a recording: Self and Total per sample type,\n"
-    "with a summary of everything lost while recording.\n\n"
-    "  -s, --sort COL     self (default), total, name, or a sample type name\n"
-    "  -n, --limit N      rows to print (default 50; 0 prints all)\n";
+    "usage: ringprof report [-i FILE] [--sort COL] [--limit N] [--min-samples N] [--symfs DIR]\n"
+    "                       [--no-demangle] [--pid PID] [--comm NAME]\n\n"
+    "Prints the per-function table of a recording: Self and Total (and their\n"
+    "percentages) per sample type and counter, derived columns (IPC, MPKI, miss-ratio)\n"
+    "when their inputs were recorded, each counter's total and multiplexing scale,\n"
+    "and a summary of everything lost while recording. See docs/REPORTS.md.\n\n"
+    "  -s, --sort COL     self (default), total, name, a sample type or derived column\n"
+    "                     (sorts by its Self; append :total for its Total, e.g.\n"
+    "                     page-faults:total, MPKI:total)\n"
+    "  -n, --limit N      rows to print (default 50; 0 prints all)\n"
+    "      --min-samples N  mark ratios resting on fewer than N samples with '~'\n"
+    "                     (default 10)\n";
 
 }  // namespace
 
 int RunReport(int argc, char** argv) {
+  enum { kMinSamples = kFirstCommandOption };
   static const option kOptions[] = {RINGPROF_PROFILE_INPUT_LONG_OPTIONS,
                                     {"sort", required_argument, nullptr, 's'},
+                                    {"min-samples", required_argument, nullptr, kMinSamples},
                                     {"limit", required_argument, nullptr, 'n'},
                                     {nullptr, 0, nullptr, 0}};
   const std::string shortopts = std::string(kProfileInputShortOptions) + "s:n:";
@@ -46,6 +54,11 @@ int RunReport(int argc, char** argv) {
       if (!absl::SimpleAtoi(optarg, &table.limit))
         return FailLine(kCmd, "bad --limit", std::string("'") + optarg + "' is not a row count",
                         "pass a number, 0 for all");
+    } else if (c == kMinSamples) {
+      if (!absl::SimpleAtoi(optarg, &table.min_samples) || table.min_samples < 0)
+        return FailLine(kCmd, "bad --min-samples",
+                        std::string("'") + optarg + "' is not a sample count",
+                        "pass a number >= 0");
     } else {
       std::fprintf(stderr, "%s%s", kUsage, kProfileInputHelp);
       return 2;
@@ -59,7 +72,7 @@ int RunReport(int argc, char** argv) {
   absl::StatusOr<std::string> text = report::FormatReport(*profile, table);
   if (!text.ok())
     return FailLine(kCmd, "cannot sort the table", std::string(text.status().message()),
-                    "pick a listed --sort key");
+                    "pick one of the listed --sort columns");
   if (absl::Status s = report::WriteOutput("-", *text); !s.ok())
     return FailLine(kCmd, "cannot print the report", std::string(s.message()),
                     "check where standard output goes");

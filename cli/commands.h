@@ -10,7 +10,9 @@ int RunRecord(int argc, char** argv);      // cli/cmd_record.cc
 int RunReport(int argc, char** argv);      // cli/cmd_report.cc
 int RunFlamegraph(int argc, char** argv);  // cli/cmd_flamegraph.cc
 int RunPprof(int argc, char** argv);       // cli/cmd_pprof.cc
+int RunDiff(int argc, char** argv);        // cli/cmd_diff.cc
 int RunAddr2line(int argc, char** argv);   // cli/cmd_addr2line.cc
+int RunEvents(int argc, char** argv);      // cli/cmd_events.cc
 
 }  // namespace ringprof::cli
 

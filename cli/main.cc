@@ -19,8 +19,10 @@ constexpr Command kCommands[] = {
     {"flamegraph", ringprof::cli::RunFlamegraph,
      "interactive SVG flame graph (or --folded stacks)"},
     {"pprof", ringprof::cli::RunPprof, "export a recording as gzipped pprof profile.proto"},
+    {"diff", ringprof::cli::RunDiff, "differential flame graph of two recordings (BASE NEW)"},
     {"addr2line", ringprof::cli::RunAddr2line,
      "symbolize addresses in an ELF file (binutils-compatible)"},
+    {"events", ringprof::cli::RunEvents, "list the events this machine can count (each opened)"},
 };
 
 void PrintUsage(std::FILE* out) {

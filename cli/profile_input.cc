@@ -6,13 +6,16 @@
 
 namespace ringprof::cli {
 
+#define RINGPROF_PROFILE_FILTER_HELP                                        \
+  "      --symfs DIR    also look for binaries and debug files under DIR\n" \
+  "      --no-demangle  show mangled C++ names\n"                           \
+  "  -p, --pid PID      only samples of this process\n"                     \
+  "      --comm NAME    only samples of processes with this comm\n"         \
+  "  -h, --help         show this help\n"
+
 const char kProfileInputHelp[] =
-    "  -i, --input FILE   recording to read (default ringprof.rpf)\n"
-    "      --symfs DIR    also look for binaries and debug files under DIR\n"
-    "      --no-demangle  show mangled C++ names\n"
-    "  -p, --pid PID      only samples of this process\n"
-    "      --comm NAME    only samples of processes with this comm\n"
-    "  -h, --help         show this help\n";
+    "  -i, --input FILE   recording to read (default ringprof.rpf)\n" RINGPROF_PROFILE_FILTER_HELP;
+const char kProfileFilterHelp[] = RINGPROF_PROFILE_FILTER_HELP;
 
 int FailLine(const char* cmd, const std::string& what, const std::string& why,
              const std::string& todo) {
@@ -46,14 +49,19 @@ bool ProfileInput::Handle(int c, const char* arg, std::string* error) {
 }
 
 std::optional<formats::Profile> ProfileInput::Load(const char* cmd) const {
-  absl::StatusOr<formats::Profile> profile = report::LoadProfile(input, symbolizer, build);
+  return LoadPath(cmd, input, "with -i");
+}
+
+std::optional<formats::Profile> ProfileInput::LoadPath(const char* cmd, const std::string& path,
+                                                       const std::string& how) const {
+  absl::StatusOr<formats::Profile> profile = report::LoadProfile(path, symbolizer, build);
   if (!profile.ok()) {
-    FailLine(cmd, "cannot read " + input, std::string(profile.status().message()),
-             "pass a recording made by 'ringprof record' with -i");
+    FailLine(cmd, "cannot read " + path, std::string(profile.status().message()),
+             "pass a recording made by 'ringprof record' " + how);
     return std::nullopt;
   }
   if (std::string w = report::DamageWarning(profile->damage); !w.empty()) {
-    std::fprintf(stderr, "ringprof %s: %s\n", cmd, w.c_str());
+    std::fprintf(stderr, "ringprof %s: %s: %s\n", cmd, path.c_str(), w.c_str());
   }
   return *std::move(profile);
 }

@@ -32,6 +32,8 @@ enum ProfileInputOption { kOptSymfs = 256, kOptNoDemangle, kOptComm, kFirstComma
 inline constexpr char kProfileInputShortOptions[] = "i:p:h";
 
 extern const char kProfileInputHelp[];
+// The same without -i, for commands that take recordings as arguments.
+extern const char kProfileFilterHelp[];
 
 // "ringprof <cmd>: <what>: <why>; <todo>" on stderr; returns 1.
 int FailLine(const char* cmd, const std::string& what, const std::string& why,
@@ -50,6 +52,10 @@ struct ProfileInput {
   // on stderr and still loads; a failure prints the error line and returns
   // nullopt.
   std::optional<formats::Profile> Load(const char* cmd) const;
+  // Load() for another recording with the same options; `how` ends the
+  // error's advice ("with -i", "as BASE").
+  std::optional<formats::Profile> LoadPath(const char* cmd, const std::string& path,
+                                           const std::string& how) const;
 };
 
 }  // namespace ringprof::cli

@@ -235,8 +235,9 @@ absl::StatusOr<std::vector<EventAvailability>> ListEvents(bool all_pmu_events) {
 PmuSummary DescribePmus() {
   PmuSummary s;
   s.kernel_core_pmu = KernelCorePmu();
-  const char* forced = std::getenv("LIBPFM_FORCE_PMU");
-  s.libpfm4_forced = forced != nullptr && *forced != '\0';
+  // libpfm4 forces a PMU whenever the variable is set, even to "" (then it
+  // takes the first PMU of its table).
+  s.libpfm4_forced = std::getenv("LIBPFM_FORCE_PMU") != nullptr;
   absl::StatusOr<const std::vector<Libpfm4Pmu>*> pmus = Libpfm4PresentPmus();
   std::vector<std::string> cpu_pmus;
   if (pmus.ok()) {
@@ -264,6 +265,15 @@ PmuSummary DescribePmus() {
         "libpfm4 does not recognise this CPU's PMU; generic hardware, cache and raw rNNNN "
         "events still go to the kernel's '",
         s.kernel_core_pmu, "' PMU"));
+  }
+  if (geteuid() != 0) {
+    std::ifstream in("/proc/sys/kernel/perf_event_paranoid");
+    std::string paranoid;
+    std::getline(in, paranoid);
+    s.notes.push_back(absl::StrCat(
+        "not running as root: events are opened for this process only, as an unprivileged "
+        "'ringprof record' would; kernel.perf_event_paranoid is ",
+        paranoid.empty() ? "unknown" : paranoid, " (2 or more forbids counting the kernel)"));
   }
   return s;
 }

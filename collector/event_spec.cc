@@ -197,14 +197,20 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 }
 
 // libpfm4 matches names case-insensitively and accepts "." and ":" between
-// an event and its unit mask; compare in that normal form.
+// an event and its unit mask; compare in that normal form, without the PMU
+// prefix and without attribute settings such as ":c=2".
 std::string NormalForSuggestion(std::string_view name) {
   if (size_t pmu_sep = name.find("::"); pmu_sep != std::string_view::npos) {
     name = name.substr(pmu_sep + 2);
   }
-  std::string out = absl::AsciiStrToLower(Sv(name));
-  std::replace(out.begin(), out.end(), ':', '.');
-  return out;
+  std::vector<absl::string_view> parts;
+  for (size_t start = 0; start <= name.size();) {
+    size_t end = std::min(name.find(':', start), name.size());
+    std::string_view part = name.substr(start, end - start);
+    if (part.find('=') == std::string_view::npos) parts.push_back(Sv(part));
+    start = end + 1;
+  }
+  return absl::AsciiStrToLower(absl::StrJoin(parts, "."));
 }
 
 // Every name a user could mean, with its normal form: generic, cache, and
@@ -243,9 +249,9 @@ std::string Suggestions(std::string_view name) {
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<std::string> best;
   std::vector<std::string_view> seen;  // normal forms, to drop case variants
-  size_t limit = std::max<size_t>(3, query.size() / 2);
+  size_t limit = std::max<size_t>(3, query.size() / 3);
   for (const auto& [distance, candidate] : scored) {
-    if (best.size() == 3 || distance > limit) break;
+    if (best.size() == 3 || distance > limit || distance >= query.size()) break;
     if (std::find(seen.begin(), seen.end(), candidate->second) != seen.end()) continue;
     seen.push_back(candidate->second);
     best.push_back(candidate->first);
@@ -285,7 +291,18 @@ std::string UmaskHint(std::string_view text) {
     if (ainfo.type == PFM_ATTR_UMASK) umasks.emplace_back(ainfo.name);
   }
   if (umasks.empty()) return "";
-  return absl::StrCat("; unit masks of ", info.name, ": ", absl::StrJoin(umasks, ", "));
+  return absl::StrCat(" (unit masks of ", info.name, ": ", absl::StrJoin(umasks, ", "), ")");
+}
+
+// Says so when libpfm4 knows no CPU PMU here, the usual reason a
+// PMU-specific name is unknown.
+std::string CpuPmuHint() {
+  absl::StatusOr<const std::vector<Libpfm4Pmu>*> pmus = Libpfm4PresentPmus();
+  if (!pmus.ok()) return "";
+  for (const Libpfm4Pmu& p : **pmus) {
+    if (!p.os_generic) return "";
+  }
+  return " (libpfm4 recognises no CPU PMU on this machine, so PMU-specific names are unavailable)";
 }
 
 absl::StatusOr<EventSpec> EncodeWithLibpfm4(std::string_view text, std::string_view encode) {
@@ -305,11 +322,14 @@ absl::StatusOr<EventSpec> EncodeWithLibpfm4(std::string_view text, std::string_v
                                      &arg);
   if (rc == PFM_ERR_NOTFOUND) {
     return absl::InvalidArgumentError(
-        absl::StrCat("unknown event '", Sv(encode), "'; ", Suggestions(encode)));
+        absl::StrCat("unknown event '", Sv(encode), "'; ", Suggestions(encode), CpuPmuHint()));
   }
   if (rc != PFM_SUCCESS) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("event '", Sv(text), "': libpfm4: ", pfm_strerror(rc), UmaskHint(encode)));
+    // libpfm4 knows the event but not the unit mask or attribute (a misspelt
+    // MEM_LOAD_RETIRED.L3_MIS gives "invalid event attribute").
+    return absl::InvalidArgumentError(absl::StrCat("event '", Sv(text),
+                                                   "' is not valid for libpfm4 (", pfm_strerror(rc),
+                                                   "); ", Suggestions(encode), UmaskHint(encode)));
   }
   if (attr.sample_period != 0 || attr.freq) {
     return absl::InvalidArgumentError(
@@ -349,6 +369,12 @@ absl::StatusOr<EventSpec> EncodeWithLibpfm4(std::string_view text, std::string_v
 
 absl::StatusOr<EventSpec> ParseEventSpec(std::string_view text) {
   if (text.empty()) return absl::InvalidArgumentError("empty event name");
+  // Longer than any real name; also bounds the edit-distance work.
+  constexpr size_t kMaxName = 512;
+  if (text.size() > kMaxName) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("event name of ", text.size(), " bytes is too long (at most ", kMaxName, ")"));
+  }
   // perf's own names never contain ':', so the first ':' ends the name.
   std::string_view base = text;
   std::string_view mods;

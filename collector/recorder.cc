@@ -23,6 +23,7 @@
 #include "base/status_macros.h"
 #include "collector/bpf/sample_record.h"
 #include "collector/bpf_sampler.h"
+#include "collector/event_probe.h"
 #include "collector/event_spec.h"
 #include "collector/perf_event.h"
 #include "collector/process_maps.h"
@@ -84,29 +85,19 @@ perf_event_attr BaseAttr() {
   return a;
 }
 
-std::string SoftwareEventList() {
-  std::vector<std::string> sw;
-  for (const std::string& n : KnownEventNames()) {
-    absl::StatusOr<EventSpec> s = ParseEventSpec(n);
-    if (s.ok() && s->type == PERF_TYPE_SOFTWARE) sw.push_back(n);
-  }
-  return absl::StrJoin(sw, ", ");
-}
 
 // Turns a failed perf_event_open of the sampling event into one clear line.
 absl::Status ExplainOpenFailure(const absl::Status& s, const EventSpec& spec) {
-  if (absl::IsNotFound(s) || absl::IsUnimplemented(s)) {
-    return absl::UnimplementedError(absl::StrCat(
-        "event '", spec.name, "' is not supported on this machine",
-        spec.type == PERF_TYPE_HARDWARE ? " (no hardware PMU is available to this kernel)" : "",
-        "; events that work here include: ", SoftwareEventList()));
-  }
   if (absl::IsPermissionDenied(s)) {
     return absl::PermissionDeniedError(
         absl::StrCat(s.message(),
                      "; profiling needs CAP_PERFMON (run as root) or a lower "
                      "kernel.perf_event_paranoid"));
   }
+  // Opening the event alone, as a counter, tells "not supported here" (with
+  // what is available) from other failures.
+  absl::Status probe = ProbeEvent(spec);
+  if (!probe.ok()) return probe;
   return s;
 }
 
@@ -170,10 +161,7 @@ class Session {
 absl::Status Session::OpenEvents(const std::vector<pid_t>& tids, bool per_task, bool at_exec) {
   ASSIGN_OR_RETURN(std::vector<int> cpus, OnlineCpus());
   perf_event_attr sa = BaseAttr();
-  sa.type = spec_.type;
-  sa.config = spec_.config;
-  sa.exclude_user = spec_.exclude_user;
-  sa.exclude_kernel = spec_.exclude_kernel;
+  ApplyEventSpec(spec_, &sa);
   if (opt_.period) {
     sa.sample_period = *opt_.period;
   } else {
@@ -252,10 +240,11 @@ perf_event_attr CounterAttr(const EventSpec& spec) {
   perf_event_attr a;
   std::memset(&a, 0, sizeof(a));
   a.size = sizeof(a);
-  a.type = spec.type;
-  a.config = spec.config;
-  a.exclude_user = spec.exclude_user;
-  a.exclude_kernel = spec.exclude_kernel;
+  ApplyEventSpec(spec, &a);
+  // Only a group leader may be pinned or exclusive; counters are read, not
+  // pinned.
+  a.pinned = 0;
+  a.exclusive = 0;
   a.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
   return a;
 }

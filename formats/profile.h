@@ -82,6 +82,12 @@ struct Profile {
 
   // Not part of pprof's model: what every report's summary prints.
   std::vector<std::string> event_names;
+  // The sample types that hold counters (Recording::counters), in order:
+  // counter_types[i] is the `type` of the sample type of counter i.
+  std::vector<std::string> counter_types;
+  // Copied from Recording::counter_scaling: index-aligned with
+  // counter_types, or empty when the recording has no scaling summary.
+  std::vector<CounterScaling> counter_scaling;
   uint64_t sample_count = 0;  // raw samples in the recording
   LossStats loss;
   Damage damage;

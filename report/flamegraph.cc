@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
+#include "report/flamegraph_internal.h"
 #include "report/profile_builder.h"
 
 namespace ringprof::report {
@@ -63,11 +65,7 @@ std::string HslToRgb(double h, double s, double l) {
                          static_cast<int>(std::lround(255 * f(4))));
 }
 
-std::string FrameColor(const FlameNode& node, ColorMode mode) {
-  switch (mode) {
-    case ColorMode::kHashByName:
-      break;
-  }
+std::string HashColor(const FlameNode& node) {
   if (node.kind == FrameKind::kRoot) return "rgb(200,200,200)";
   uint64_t h = NameHash(node.name);
   double u1 = static_cast<double>(h & 0xffff) / 65535.0;
@@ -120,7 +118,9 @@ function init() {
 function describe(g) {
   var v = num(g, "data-v");
   var pct = total > 0 ? (100 * v / total).toFixed(2) : "0.00";
-  return g.getAttribute("data-n") + " (" + v.toLocaleString() + " " + unit + ", " + pct + "%)";
+  var note = g.getAttribute("data-note");
+  return g.getAttribute("data-n") + " (" + v.toLocaleString() + " " + unit + ", " + pct + "%)" +
+      (note ? "; " + note : "");
 }
 function label(t, name, widthPx) {
   var fit = Math.floor((widthPx - 6) / charWidth);
@@ -315,8 +315,66 @@ absl::StatusOr<std::string> FoldedStacks(const formats::Profile& profile,
                                          const std::string& metric) {
   absl::StatusOr<size_t> m = MetricIndex(profile, metric);
   if (!m.ok()) return m.status();
-  FlameGraph g = BuildFlameGraph(profile);
+  std::vector<std::pair<std::string, int64_t>> stacks =
+      internal::FoldedSelf(BuildFlameGraph(profile), *m);
   std::vector<std::string> lines;
+  lines.reserve(stacks.size());
+  for (auto& [stack, self] : stacks) lines.push_back(absl::StrCat(stack, " ", self));
+  std::sort(lines.begin(), lines.end());
+  size_t total = 0;
+  for (const std::string& l : lines) total += l.size() + 1;
+  std::string out;
+  out.reserve(total);
+  for (const std::string& l : lines) {
+    out += l;
+    out += '\n';
+  }
+  return out;
+}
+
+namespace internal {
+
+double TextWidth(std::string_view s, const FlameGraphOptions& o) {
+  return static_cast<double>(s.size()) * o.font_size * 0.59;
+}
+
+bool IsDrawn(const FlameGraph& g, const FlameGraphOptions& o, size_t metric, uint32_t n) {
+  const int64_t total = g.nodes[0].values[metric];
+  const int64_t v = g.nodes[n].values[metric];
+  if (total <= 0 || v <= 0) return false;
+  const double plot_w = o.width - 20;
+  return static_cast<double>(v) / static_cast<double>(total) * plot_w >= o.min_width;
+}
+
+namespace {
+struct Rgb {
+  double r, g, b;
+};
+// Blue -> light grey -> red: readable black labels at every point.
+constexpr Rgb kStops[] = {{70, 110, 220}, {235, 230, 225}, {220, 50, 40}};
+
+std::string Css(const Rgb& c) {
+  return absl::StrFormat("rgb(%d,%d,%d)", static_cast<int>(std::lround(c.r)),
+                         static_cast<int>(std::lround(c.g)), static_cast<int>(std::lround(c.b)));
+}
+}  // namespace
+
+std::string GradientColor(double t) {
+  t = std::clamp(std::isfinite(t) ? t : 0.5, 0.0, 1.0);
+  const Rgb& a = t < 0.5 ? kStops[0] : kStops[1];
+  const Rgb& b = t < 0.5 ? kStops[1] : kStops[2];
+  const double u = t < 0.5 ? t * 2 : (t - 0.5) * 2;
+  return Css({a.r + (b.r - a.r) * u, a.g + (b.g - a.g) * u, a.b + (b.b - a.b) * u});
+}
+
+std::string GradientStops() {
+  return absl::StrCat("<stop offset=\"0%\" stop-color=\"", Css(kStops[0]),
+                      "\"/><stop offset=\"50%\" stop-color=\"", Css(kStops[1]),
+                      "\"/><stop offset=\"100%\" stop-color=\"", Css(kStops[2]), "\"/>");
+}
+
+std::vector<std::pair<std::string, int64_t>> FoldedSelf(const FlameGraph& g, size_t m) {
+  std::vector<std::pair<std::string, int64_t>> out;
   // Iterative DFS; a node's self value (inclusive minus children) is the
   // count of the stack ending there. `prefix` holds "root;...;node" and
   // `ends[d]` its length at depth d.
@@ -343,43 +401,27 @@ absl::StatusOr<std::string> FoldedStacks(const formats::Profile& profile,
       ends.resize(it.depth + 1);
       ends[it.depth] = prefix.size();
     }
-    int64_t self = n.values[*m];
-    for (uint32_t c : n.children) self -= g.nodes[c].values[*m];
-    if (self != 0 && it.node != 0) lines.push_back(absl::StrCat(prefix, " ", self));
+    int64_t self = n.values[m];
+    for (uint32_t c : n.children) self -= g.nodes[c].values[m];
+    if (self != 0 && it.node != 0) out.emplace_back(prefix, self);
     for (auto c = n.children.rbegin(); c != n.children.rend(); ++c)
       stack.push_back({*c, it.depth + 1});
-  }
-  std::sort(lines.begin(), lines.end());
-  size_t total = 0;
-  for (const std::string& l : lines) total += l.size() + 1;
-  std::string out;
-  out.reserve(total);
-  for (const std::string& l : lines) {
-    out += l;
-    out += '\n';
   }
   return out;
 }
 
-absl::StatusOr<std::string> RenderFlameGraphSvg(const formats::Profile& profile,
-                                                const FlameGraphOptions& o) {
-  absl::StatusOr<size_t> metric = MetricIndex(profile, o.metric);
-  if (!metric.ok()) return metric.status();
-  if (o.width < 100)
-    return absl::InvalidArgumentError(absl::StrCat("width ", o.width, " is below 100 pixels"));
-  const size_t m = *metric;
-  FlameGraph g = BuildFlameGraph(profile);
-  const std::string unit_name =
-      profile.sample_types[m].type == "samples"
-          ? profile.sample_types[m].type
-          : absl::StrCat(profile.sample_types[m].type, " (", profile.sample_types[m].unit, ")");
+std::string RenderSvg(const FlameGraph& g, const FlameGraphOptions& o, const SvgSpec& spec) {
+  const size_t m = spec.metric;
   const int64_t total = g.nodes[0].values[m];
   const double pad = 10, char_px = o.font_size * 0.59, fh = o.frame_height;
   const double plot_w = o.width - 2 * pad;
   // Room under the title for the summary lines (what was recorded and what
-  // was lost), which every report shows.
-  const double summary_lines = static_cast<double>(profile.comments.size());
-  const double top = o.font_size * 3 + summary_lines * (o.font_size + 2);
+  // was lost, which every report shows) and the legend.
+  const double line_h = o.font_size + 2;
+  const double lines_end = o.font_size * 2 + static_cast<double>(spec.lines.size()) * line_h;
+  const double legend_y = lines_end + o.font_size * 0.5;
+  const double top = o.font_size * 3 + static_cast<double>(spec.lines.size()) * line_h +
+                     (spec.legend ? spec.legend_height : 0);
   const double bottom = o.font_size * 2 + 10;
   const double height = top + (g.max_depth + 1) * fh + bottom;
 
@@ -392,7 +434,9 @@ absl::StatusOr<std::string> RenderFlameGraphSvg(const formats::Profile& profile,
           "<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" "
           "viewBox=\"0 0 %d %.0f\" onload=\"init(evt)\" data-unit=\"%s\" data-total=\"%d\" "
           "data-plot-width=\"%.2f\" data-pad=\"%.0f\" data-char-width=\"%.3f\">\n",
-          o.width, height, o.width, height, XmlEscape(unit_name), total, plot_w, pad, char_px));
+          o.width, height, o.width, height, XmlEscape(spec.unit_name), total, plot_w, pad,
+          char_px));
+  if (!spec.defs.empty()) absl::StrAppend(&out, "<defs>", spec.defs, "</defs>\n");
   absl::StrAppend(&out, "<style type=\"text/css\"><![CDATA[", kStyle, "]]></style>\n");
   absl::StrAppend(&out, "<script type=\"text/ecmascript\"><![CDATA[", kScript, "]]></script>\n");
   absl::StrAppend(
@@ -402,14 +446,14 @@ absl::StatusOr<std::string> RenderFlameGraphSvg(const formats::Profile& profile,
   absl::StrAppend(
       &out, absl::StrFormat("<text id=\"title\" x=\"%.1f\" y=\"%d\" font-size=\"%d\">%s</text>\n",
                             o.width / 2.0, o.font_size * 2, o.font_size + 5, XmlEscape(o.title)));
-  for (size_t i = 0; i < profile.comments.size(); ++i) {
-    absl::StrAppend(&out,
-                    absl::StrFormat("<text class=\"summary\" x=\"%.1f\" y=\"%.0f\" "
-                                    "font-size=\"%d\" text-anchor=\"middle\">%s</text>\n",
-                                    o.width / 2.0,
-                                    o.font_size * 3.0 + static_cast<double>(i) * (o.font_size + 2),
-                                    o.font_size - 1, XmlEscape(profile.comments[i])));
+  for (size_t i = 0; i < spec.lines.size(); ++i) {
+    absl::StrAppend(
+        &out, absl::StrFormat("<text class=\"summary\" x=\"%.1f\" y=\"%.0f\" "
+                              "font-size=\"%d\" text-anchor=\"middle\">%s</text>\n",
+                              o.width / 2.0, o.font_size * 3.0 + static_cast<double>(i) * line_h,
+                              o.font_size - 1, XmlEscape(spec.lines[i])));
   }
+  if (spec.legend) absl::StrAppend(&out, spec.legend(legend_y));
   absl::StrAppend(&out, absl::StrFormat("<text id=\"reset\" class=\"button hide\" x=\"%.0f\" "
                                         "y=\"%d\" font-size=\"%d\">Reset zoom</text>\n",
                                         pad, o.font_size * 2, o.font_size));
@@ -425,11 +469,11 @@ absl::StatusOr<std::string> RenderFlameGraphSvg(const formats::Profile& profile,
       absl::StrFormat("<text id=\"matched\" x=\"%.0f\" y=\"%.0f\" font-size=\"%d\"> </text>\n",
                       o.width - pad, height - 10, o.font_size));
   if (total <= 0) {
-    absl::StrAppend(&out,
-                    absl::StrFormat("<text x=\"%.1f\" y=\"%.0f\" font-size=\"%d\" "
-                                    "text-anchor=\"middle\">no samples with a nonzero %s</text>\n",
-                                    o.width / 2.0, top + fh, o.font_size,
-                                    XmlEscape(profile.sample_types[m].type)));
+    absl::StrAppend(
+        &out,
+        absl::StrFormat("<text x=\"%.1f\" y=\"%.0f\" font-size=\"%d\" "
+                        "text-anchor=\"middle\">no samples with a nonzero %s</text>\n",
+                        o.width / 2.0, top + fh, o.font_size, XmlEscape(g.value_types[m].type)));
     absl::StrAppend(&out, "</svg>\n");
     return out;
   }
@@ -441,6 +485,7 @@ absl::StatusOr<std::string> RenderFlameGraphSvg(const formats::Profile& profile,
   };
   std::vector<Item> stack = {{0, 0, 0}};
   const double scale = 1.0 / static_cast<double>(total);
+  const std::string unit = XmlEscape(spec.unit_name);
   while (!stack.empty()) {
     Item it = stack.back();
     stack.pop_back();
@@ -452,17 +497,20 @@ absl::StatusOr<std::string> RenderFlameGraphSvg(const formats::Profile& profile,
     const double x = pad + fx * plot_w;
     const double y = top + (g.max_depth - it.depth) * fh;
     const std::string name = XmlEscape(n.name);
+    FrameStyle style = spec.style(it.node);
+    const std::string note = XmlEscape(style.note);
     absl::StrAppend(
         &out,
         absl::StrFormat(
             "<g class=\"f\" data-n=\"%s\" data-v=\"%d\" data-d=\"%d\" data-x=\"%.9f\" "
-            "data-w=\"%.9f\">"
-            "<title>%s (%d %s, %.2f%%)</title>"
+            "data-w=\"%.9f\"%s>"
+            "<title>%s (%d %s, %.2f%%)%s</title>"
             "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" rx=\"2\" fill=\"%s\"/>"
             "<text x=\"%.2f\" y=\"%.1f\" font-size=\"%d\">%s</text></g>\n",
-            name, v, it.depth, fx, fw, name, v, XmlEscape(unit_name), 100.0 * fw, x, y, wpx, fh - 1,
-            FrameColor(n, o.color), x + 3, y + fh - 4, o.font_size,
-            XmlEscape(Label(n.name, wpx, char_px))));
+            name, v, it.depth, fx, fw,
+            note.empty() ? "" : absl::StrCat(" data-note=\"", note, "\""), name, v, unit,
+            100.0 * fw, note.empty() ? "" : absl::StrCat("; ", note), x, y, wpx, fh - 1, style.fill,
+            x + 3, y + fh - 4, o.font_size, XmlEscape(Label(n.name, wpx, char_px))));
     int64_t child_offset = it.offset;
     // Push in reverse so frames come out left to right.
     std::vector<Item> children;
@@ -474,6 +522,146 @@ absl::StatusOr<std::string> RenderFlameGraphSvg(const formats::Profile& profile,
   }
   absl::StrAppend(&out, "</svg>\n");
   return out;
+}
+
+}  // namespace internal
+
+absl::StatusOr<RatioSpec> ParseRatio(const formats::Profile& profile, const std::string& a_over_b) {
+  auto index = [&](std::string_view name) -> std::optional<size_t> {
+    for (size_t i = 0; i < profile.sample_types.size(); ++i)
+      if (profile.sample_types[i].type == name) return i;
+    return std::nullopt;
+  };
+  for (size_t slash = a_over_b.find('/'); slash != std::string::npos;
+       slash = a_over_b.find('/', slash + 1)) {
+    std::optional<size_t> a = index(std::string_view(a_over_b).substr(0, slash));
+    std::optional<size_t> b = index(std::string_view(a_over_b).substr(slash + 1));
+    if (a && b) return RatioSpec{*a, *b, a_over_b};
+  }
+  std::vector<std::string> valid;
+  for (const formats::ValueType& t : profile.sample_types) valid.push_back(t.type);
+  return absl::InvalidArgumentError(
+      absl::StrCat("'", a_over_b, "' is not A/B of two sample types (the recording has: ",
+                   valid.empty() ? "none" : absl::StrJoin(valid, ", "), ")"));
+}
+
+namespace {
+
+// The --color-by colouring: each frame's inclusive A/B on the gradient,
+// clamped to the range of the frames drawn.
+struct RatioColoring {
+  RatioSpec ratio;
+  double lo = 0, hi = 0;
+  bool log_scale = false;
+  bool any = false;
+
+  std::optional<double> Of(const FlameNode& n) const {
+    if (n.values[ratio.denominator] <= 0) return std::nullopt;
+    return static_cast<double>(n.values[ratio.numerator]) /
+           static_cast<double>(n.values[ratio.denominator]);
+  }
+  double Position(double r) const {
+    if (!(hi > lo)) return 0.5;
+    if (log_scale) return (std::log(r) - std::log(lo)) / (std::log(hi) - std::log(lo));
+    return (r - lo) / (hi - lo);
+  }
+};
+
+std::string RatioText(double r) { return absl::StrFormat("%.4g", r); }
+
+}  // namespace
+
+absl::StatusOr<std::string> RenderFlameGraphSvg(const formats::Profile& profile,
+                                                const FlameGraphOptions& o) {
+  absl::StatusOr<size_t> metric = MetricIndex(profile, o.metric);
+  if (!metric.ok()) return metric.status();
+  if (o.width < 100)
+    return absl::InvalidArgumentError(absl::StrCat("width ", o.width, " is below 100 pixels"));
+  const size_t m = *metric;
+  std::optional<RatioColoring> coloring;
+  if (!o.color_by.empty() || o.color == ColorMode::kRatio) {
+    absl::StatusOr<RatioSpec> ratio = ParseRatio(profile, o.color_by);
+    if (!ratio.ok()) return ratio.status();
+    coloring = RatioColoring{*ratio};
+  }
+  const FlameGraph g = BuildFlameGraph(profile);
+  internal::SvgSpec spec;
+  spec.metric = m;
+  spec.unit_name =
+      profile.sample_types[m].type == "samples"
+          ? profile.sample_types[m].type
+          : absl::StrCat(profile.sample_types[m].type, " (", profile.sample_types[m].unit, ")");
+  spec.lines = profile.comments;
+  if (!coloring) {
+    spec.style = [&g](uint32_t n) { return internal::FrameStyle{HashColor(g.nodes[n]), ""}; };
+    return internal::RenderSvg(g, o, spec);
+  }
+
+  RatioColoring& c = *coloring;
+  for (uint32_t n = 0; n < g.nodes.size(); ++n) {
+    std::optional<double> r = c.Of(g.nodes[n]);
+    if (!r || !internal::IsDrawn(g, o, m, n)) continue;
+    c.lo = c.any ? std::min(c.lo, *r) : *r;
+    c.hi = c.any ? std::max(c.hi, *r) : *r;
+    c.any = true;
+  }
+  c.log_scale = c.any && c.lo > 0 && c.hi >= 10 * c.lo;
+  const std::string& a_name = profile.sample_types[c.ratio.numerator].type;
+  const std::string& b_name = profile.sample_types[c.ratio.denominator].type;
+  spec.lines.push_back(absl::StrCat("width: ", profile.sample_types[m].type,
+                                    "; colour: ", c.ratio.name, " per frame (inclusive)"));
+  spec.style = [&g, &c, &a_name, &b_name](uint32_t n) {
+    const FlameNode& node = g.nodes[n];
+    std::optional<double> r = c.Of(node);
+    if (!r)
+      return internal::FrameStyle{"rgb(190,190,190)", absl::StrCat(c.ratio.name, ": no ", b_name)};
+    return internal::FrameStyle{internal::GradientColor(c.Position(*r)),
+                                absl::StrCat(c.ratio.name, " = ", RatioText(*r), " (", a_name, " ",
+                                             node.values[c.ratio.numerator], " / ", b_name, " ",
+                                             node.values[c.ratio.denominator], ")")};
+  };
+  spec.defs = absl::StrCat(
+      "<linearGradient id=\"ratio-gradient\" x1=\"0\" x2=\"1\" y1=\"0\" "
+      "y2=\"0\">",
+      internal::GradientStops(), "</linearGradient>");
+  spec.legend_height = o.font_size + 12;
+  spec.legend = [&o, &c, &b_name](double y) {
+    const double fs = o.font_size, bar_w = 240, h = fs;
+    const std::string name =
+        absl::StrCat(c.ratio.name, c.any ? (c.log_scale ? " (log scale)" : " (linear scale)") : "");
+    const std::string lo = c.any ? RatioText(c.lo) : "-";
+    const std::string hi = c.any ? RatioText(c.hi) : "-";
+    const std::string none = absl::StrCat("no ", b_name);
+    // One centred row: name, min, bar, max, grey swatch, "no B".
+    const double row_w = internal::TextWidth(name, o) + internal::TextWidth(lo, o) + bar_w +
+                         internal::TextWidth(hi, o) + h + internal::TextWidth(none, o) + 5 * 8;
+    double x = std::max(10.0, (o.width - row_w) / 2);
+    std::string out = "<g id=\"legend\">";
+    auto text = [&](const std::string& s) {
+      absl::StrAppend(&out,
+                      absl::StrFormat("<text x=\"%.1f\" y=\"%.1f\" font-size=\"%d\">%s</text>", x,
+                                      y + h - 2, o.font_size - 1, XmlEscape(s)));
+      x += internal::TextWidth(s, o) + 8;
+    };
+    text(name);
+    text(lo);
+    absl::StrAppend(&out,
+                    absl::StrFormat("<rect id=\"legend-bar\" x=\"%.1f\" y=\"%.1f\" "
+                                    "width=\"%.0f\" height=\"%.0f\" "
+                                    "fill=\"url(#ratio-gradient)\" stroke=\"rgb(120,120,120)\" "
+                                    "stroke-width=\"0.5\"/>",
+                                    x, y, bar_w, h));
+    x += bar_w + 8;
+    text(hi);
+    absl::StrAppend(&out, absl::StrFormat("<rect x=\"%.1f\" y=\"%.1f\" width=\"%.0f\" "
+                                          "height=\"%.0f\" fill=\"rgb(190,190,190)\"/>",
+                                          x, y, h, h));
+    x += h + 8;
+    text(none);
+    absl::StrAppend(&out, "</g>\n");
+    return out;
+  };
+  return internal::RenderSvg(g, o, spec);
 }
 
 }  // namespace ringprof::report

@@ -13,8 +13,10 @@
 // zoom" control or the root undoes it); "Search" takes a regex, highlights
 // matches and prints "Matched: x%". Frames narrower than min_width pixels
 // are left out, as flamegraph.pl does, which keeps big profiles small.
-// Colours are a hash of the function name, so a function keeps its colour
-// across graphs; the hue range tells kernel from user frames.
+// By default colours are a hash of the function name, so a function keeps
+// its colour across graphs; the hue range tells kernel from user frames.
+// With color_by = "A/B" the colour is the frame's A/B ratio on a gradient
+// with a legend, and hover shows the ratio.
 #ifndef RINGPROF_REPORT_FLAMEGRAPH_H_
 #define RINGPROF_REPORT_FLAMEGRAPH_H_
 
@@ -55,7 +57,9 @@ absl::StatusOr<std::string> FoldedStacks(const formats::Profile& profile,
                                          const std::string& metric);
 
 enum class ColorMode : uint8_t {
-  kHashByName,  // hue range by frame kind, shade by a hash of the name
+  kHashByName,    // hue range by frame kind, shade by a hash of the name
+  kRatio,         // FlameGraphOptions::color_by: gradient by A/B per frame
+  kDifferential,  // report/diff.h: red grew, blue shrank
 };
 
 struct FlameGraphOptions {
@@ -64,9 +68,26 @@ struct FlameGraphOptions {
   double min_width = 0.1;  // pixels; narrower frames are omitted
   std::string metric;      // sample type sizing frames; "" = default type
   ColorMode color = ColorMode::kHashByName;
+  // "A/B" (two sample types): colour each frame by A/B summed over the
+  // frame (inclusive) instead of by name; sets color to kRatio. The
+  // gradient runs blue (lowest ratio drawn) to red (highest), on a log
+  // scale when the lowest is positive and the highest is at least 10x it,
+  // else linear; frames with B = 0 are grey. A legend shows the range.
+  // `--metric cycles --color-by cache-misses/instructions` is the
+  // cache-miss flame graph.
+  std::string color_by;
   int frame_height = 16;
   int font_size = 12;
 };
+
+// The two sample types of a "A/B" ratio. Type names may themselves hold
+// '/' (perf's "cpu/event=.../"): every split point is tried.
+struct RatioSpec {
+  size_t numerator = 0;
+  size_t denominator = 0;
+  std::string name;  // "A/B"
+};
+absl::StatusOr<RatioSpec> ParseRatio(const formats::Profile& profile, const std::string& a_over_b);
 
 absl::StatusOr<std::string> RenderFlameGraphSvg(const formats::Profile& profile,
                                                 const FlameGraphOptions& options);

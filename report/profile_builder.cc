@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "base/scoped_fd.h"
 #include "base/status_macros.h"
+#include "report/table.h"
 
 namespace ringprof::report {
 namespace {
@@ -146,7 +147,9 @@ class ProfileBuilder {
     for (size_t i = 0; i < rec_.counters.size(); ++i) {
       const formats::EventDesc& c = rec_.counters[i];
       AddSampleType(c.name.empty() ? absl::StrCat("counter", i) : c.name, c.unit);
+      profile_.counter_types.push_back(profile_.sample_types.back().type);
     }
+    profile_.counter_scaling = rec_.counter_scaling;
     profile_.default_sample_type = "samples";
     if (!rec_.events.empty()) {
       const formats::EventDesc& e = rec_.events[0];
@@ -422,6 +425,9 @@ class ProfileBuilder {
         "ringprof: ", profile_.sample_count,
         " samples; events: ", absl::StrJoin(profile_.event_names, ", "),
         counter_names.empty() ? "" : "; counters: ", absl::StrJoin(counter_names, ", ")));
+    for (size_t i = 0; i < profile_.counter_types.size() && i < rec_.counter_scaling.size(); ++i)
+      c.push_back(absl::StrCat("counter ", profile_.counter_types[i], ": ",
+                               CounterScalingText(rec_.counter_scaling[i])));
     if (auto it = rec_.meta.find("command"); it != rec_.meta.end())
       c.push_back(absl::StrCat("command: ", it->second));
     if (options_.pid != 0 || !options_.comm.empty())

@@ -1,9 +1,14 @@
 #include "report/table.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <map>
+#include <string_view>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -11,6 +16,8 @@
 
 namespace ringprof::report {
 namespace {
+
+constexpr char kTotalSuffix[] = ":total";
 
 std::string Percent(int64_t v, int64_t sum) {
   if (sum == 0) return "0.00%";
@@ -21,11 +28,187 @@ std::string Duration(int64_t ns) {
   return absl::StrFormat("%.3f s", static_cast<double>(ns) / 1e9);
 }
 
+// A sample type name without the "#N" the profile builder appends to
+// repeated names.
+std::string_view WithoutDedupSuffix(std::string_view name) {
+  size_t hash = name.rfind('#');
+  if (hash == std::string_view::npos || hash + 1 == name.size()) return name;
+  for (size_t i = hash + 1; i < name.size(); ++i)
+    if (name[i] < '0' || name[i] > '9') return name;
+  return name.substr(0, hash);
+}
+
+// A perf generic name without ":u"/":k"-style modifiers.
+std::string_view GenericName(std::string_view name) {
+  name = WithoutDedupSuffix(name);
+  return name.substr(0, name.find(':'));
+}
+
+bool IsGeneric(std::string_view name, std::initializer_list<std::string_view> want) {
+  std::string_view g = GenericName(name);
+  for (std::string_view w : want)
+    if (absl::EqualsIgnoreCase(Sv(g), Sv(w))) return true;
+  return false;
+}
+
+bool Contains(std::string_view name, std::string_view part) {
+  return absl::StrContains(Sv(WithoutDedupSuffix(name)), Sv(part));
+}
+
+bool IsInstructions(std::string_view n) {
+  return IsGeneric(n, {"instructions"}) || Contains(n, "INST_RETIRED.ANY");
+}
+bool IsCycles(std::string_view n) {
+  return IsGeneric(n, {"cycles", "cpu-cycles"}) || Contains(n, "CPU_CLK_UNHALTED.THREAD") ||
+         Contains(n, "CPU_CLK_UNHALTED.CORE");
+}
+bool IsMisses(std::string_view n) {
+  return IsGeneric(n, {"cache-misses", "LLC-load-misses", "L1-dcache-load-misses"}) ||
+         Contains(n, "MISS");
+}
+// The generic reference count a generic misses count is a ratio of.
+std::string_view ReferencesOf(std::string_view misses) {
+  if (IsGeneric(misses, {"cache-misses"})) return "cache-references";
+  if (IsGeneric(misses, {"LLC-load-misses"})) return "LLC-loads";
+  if (IsGeneric(misses, {"L1-dcache-load-misses"})) return "L1-dcache-loads";
+  return "";
+}
+
+// Sums of `samples` for a row variant, or -1 when the profile has no
+// samples column (then nothing is marked).
+int64_t SampleCount(const FunctionTable& t, const std::vector<int64_t>& values) {
+  if (t.value_types.empty() || t.value_types[0].type != "samples" || values.empty()) return -1;
+  return values[0];
+}
+
+std::string FormatDerived(const DerivedColumn& c, std::optional<double> v) {
+  if (!v) return "-";
+  return c.percent ? absl::StrFormat("%.2f%%", 100 * *v) : absl::StrFormat("%.2f", *v);
+}
+
+void AppendCounterSummary(const formats::Profile& p, std::string& out) {
+  if (p.counter_types.empty() && p.sample_types.size() < 2) return;
+  std::vector<int64_t> sums(p.sample_types.size(), 0);
+  for (const formats::ProfileSample& s : p.samples) {
+    for (size_t v = 0; v < sums.size() && v < s.values.size(); ++v) sums[v] += s.values[v];
+  }
+  auto index_of = [&](const std::string& type) -> std::optional<size_t> {
+    for (size_t i = 0; i < p.sample_types.size(); ++i)
+      if (p.sample_types[i].type == type) return i;
+    return std::nullopt;
+  };
+  if (!p.counter_types.empty()) {
+    absl::StrAppend(&out, "Counters:\n");
+    for (size_t i = 0; i < p.counter_types.size(); ++i) {
+      std::optional<size_t> idx = index_of(p.counter_types[i]);
+      std::string scaling = i < p.counter_scaling.size() ? CounterScalingText(p.counter_scaling[i])
+                                                         : "scaling not recorded";
+      absl::StrAppend(&out, absl::StrFormat("  %-24s %14d  %s\n", p.counter_types[i],
+                                            idx ? sums[*idx] : 0, scaling));
+    }
+  }
+  std::vector<DerivedColumn> derived = FindDerivedColumns(p.sample_types);
+  if (!derived.empty()) {
+    absl::StrAppend(&out, "Derived (whole profile):\n");
+    for (const DerivedColumn& c : derived) {
+      absl::StrAppend(&out, absl::StrFormat("  %-24s %14s  %s\n", c.name,
+                                            FormatDerived(c, DerivedValue(c, sums)), c.formula));
+    }
+  }
+}
+
+// Where a sort key points.
+struct SortColumn {
+  bool by_name = false;
+  bool derived = false;
+  size_t index = 0;  // sample type or derived column
+  bool total = false;
+};
+
 }  // namespace
+
+std::vector<DerivedColumn> FindDerivedColumns(const std::vector<formats::ValueType>& types) {
+  std::optional<size_t> instructions, cycles;
+  std::vector<size_t> misses;
+  for (size_t i = 0; i < types.size(); ++i) {
+    const std::string& n = types[i].type;
+    if (n == "samples") continue;
+    if (!instructions && IsInstructions(n)) {
+      instructions = i;
+    } else if (!cycles && IsCycles(n)) {
+      cycles = i;
+    } else if (IsMisses(n)) {
+      misses.push_back(i);
+    }
+  }
+  std::vector<DerivedColumn> out;
+  auto add = [&](std::string name, std::vector<std::string> aliases, size_t num, size_t den,
+                 double scale, bool percent, std::string formula) {
+    DerivedColumn c;
+    c.name = std::move(name);
+    c.aliases = std::move(aliases);
+    c.numerator = num;
+    c.denominator = den;
+    c.scale = scale;
+    c.percent = percent;
+    c.formula = std::move(formula);
+    out.push_back(std::move(c));
+  };
+  // "BASE" with alias "BASE(what)" when it is the only one, else "BASE(what)".
+  auto names = [](std::string_view base, size_t how_many, const std::string& what) {
+    std::string qualified = absl::StrCat(Sv(base), "(", what, ")");
+    if (how_many == 1) return std::make_pair(std::string(base), std::vector{qualified});
+    return std::make_pair(qualified, std::vector<std::string>{});
+  };
+  if (instructions && cycles) {
+    add("IPC", {}, *instructions, *cycles, 1, false,
+        absl::StrCat(types[*instructions].type, "/", types[*cycles].type));
+  }
+  if (instructions) {
+    for (size_t m : misses) {
+      auto [name, aliases] = names("MPKI", misses.size(), types[m].type);
+      add(name, aliases, m, *instructions, 1000, false,
+          absl::StrCat("1000 x ", types[m].type, "/", types[*instructions].type));
+    }
+  }
+  std::vector<std::pair<size_t, size_t>> ratios;
+  for (size_t m : misses) {
+    std::string_view ref = ReferencesOf(types[m].type);
+    if (ref.empty()) continue;
+    for (size_t r = 0; r < types.size(); ++r) {
+      if (IsGeneric(types[r].type, {ref})) {
+        ratios.emplace_back(m, r);
+        break;
+      }
+    }
+  }
+  for (auto [m, r] : ratios) {
+    auto [name, aliases] = names("miss-ratio", ratios.size(), types[m].type);
+    add(name, aliases, m, r, 1, true, absl::StrCat(types[m].type, "/", types[r].type));
+  }
+  return out;
+}
+
+std::string CounterScalingText(const formats::CounterScaling& s) {
+  if (s.time_enabled_ns == 0) return "never enabled";
+  double pct =
+      100.0 * static_cast<double>(s.time_running_ns) / static_cast<double>(s.time_enabled_ns);
+  if (s.time_running_ns >= s.time_enabled_ns)
+    return absl::StrFormat("not scaled: running %.1f%% of enabled time", std::min(pct, 100.0));
+  return absl::StrFormat("scaled: running %.1f%% of enabled time", pct);
+}
+
+std::optional<double> DerivedValue(const DerivedColumn& c, const std::vector<int64_t>& values) {
+  if (c.numerator >= values.size() || c.denominator >= values.size() || values[c.denominator] <= 0)
+    return std::nullopt;
+  return c.scale * static_cast<double>(values[c.numerator]) /
+         static_cast<double>(values[c.denominator]);
+}
 
 FunctionTable ComputeFunctionTable(const formats::Profile& profile) {
   FunctionTable table;
   table.value_types = profile.sample_types;
+  table.derived = FindDerivedColumns(table.value_types);
   const size_t nv = profile.sample_types.size();
   table.sums.assign(nv, 0);
 
@@ -74,35 +257,86 @@ FunctionTable ComputeFunctionTable(const formats::Profile& profile) {
   return table;
 }
 
-absl::Status SortTable(FunctionTable& table, const std::string& key) {
-  auto by_name = [](const FunctionRow& a, const FunctionRow& b) { return a.name < b.name; };
+std::vector<std::string> SortKeys(const FunctionTable& table) {
+  std::vector<std::string> keys = {"self", "total", "name"};
+  for (const formats::ValueType& t : table.value_types) {
+    keys.push_back(t.type);
+    keys.push_back(absl::StrCat(t.type, kTotalSuffix));
+  }
+  for (const DerivedColumn& c : table.derived) {
+    keys.push_back(c.name);
+    keys.push_back(absl::StrCat(c.name, kTotalSuffix));
+  }
+  return keys;
+}
+
+absl::Status SortTable(FunctionTable& table, const std::string& key, int64_t min_samples) {
+  auto resolve = [&](std::string_view k, bool total) -> std::optional<SortColumn> {
+    for (size_t i = 0; i < table.value_types.size(); ++i)
+      if (table.value_types[i].type == k) return SortColumn{false, false, i, total};
+    for (size_t i = 0; i < table.derived.size(); ++i) {
+      const DerivedColumn& c = table.derived[i];
+      if (c.name == k || std::find(c.aliases.begin(), c.aliases.end(), k) != c.aliases.end())
+        return SortColumn{false, true, i, total};
+    }
+    return std::nullopt;
+  };
+  std::optional<SortColumn> col;
   if (key == "name") {
+    col = SortColumn{.by_name = true};
+  } else if (key == "self" || key == "total") {
+    col = SortColumn{.total = key == "total"};
+  } else {
+    col = resolve(key, false);
+    // A type may itself end in ":total"; only then is the suffix part of it.
+    if (!col && absl::EndsWith(key, kTotalSuffix))
+      col = resolve(std::string_view(key).substr(0, key.size() - strlen(kTotalSuffix)), true);
+  }
+  if (!col) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown sort column '", key, "' (valid: ", absl::StrJoin(SortKeys(table), ", "), ")"));
+  }
+  auto by_name = [](const FunctionRow& a, const FunctionRow& b) { return a.name < b.name; };
+  if (col->by_name) {
     std::sort(table.rows.begin(), table.rows.end(), by_name);
     return absl::OkStatus();
   }
-  size_t column = 0;
-  bool total_first = false;
-  if (key == "self" || key == "total") {
-    total_first = key == "total";
-  } else {
-    auto it = std::find_if(table.value_types.begin(), table.value_types.end(),
-                           [&](const formats::ValueType& t) { return t.type == key; });
-    if (it == table.value_types.end()) {
-      std::vector<std::string> valid = {"self", "total", "name"};
-      for (const formats::ValueType& t : table.value_types) valid.push_back(t.type);
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown sort key '", key, "' (valid: ", absl::StrJoin(valid, ", "), ")"));
-    }
-    column = static_cast<size_t>(it - table.value_types.begin());
+  if (!col->derived) {
+    const size_t c = col->index;
+    const bool total_first = col->total;
+    std::sort(
+        table.rows.begin(), table.rows.end(), [&](const FunctionRow& a, const FunctionRow& b) {
+          auto ka = total_first ? std::tie(a.total[c], a.self[c]) : std::tie(a.self[c], a.total[c]);
+          auto kb = total_first ? std::tie(b.total[c], b.self[c]) : std::tie(b.self[c], b.total[c]);
+          if (ka != kb) return ka > kb;
+          return a.name < b.name;
+        });
+    return absl::OkStatus();
   }
-  std::sort(table.rows.begin(), table.rows.end(), [&](const FunctionRow& a, const FunctionRow& b) {
-    auto ka = total_first ? std::tie(a.total[column], a.self[column])
-                          : std::tie(a.self[column], a.total[column]);
-    auto kb = total_first ? std::tie(b.total[column], b.self[column])
-                          : std::tie(b.self[column], b.total[column]);
-    if (ka != kb) return ka > kb;
-    return a.name < b.name;
+  // Derived: well-founded ratios, then thin ones, then none; each group by
+  // value, largest first.
+  const DerivedColumn& d = table.derived[col->index];
+  struct Key {
+    int group;
+    double value;
+  };
+  auto key_of = [&](const FunctionRow& r) {
+    const std::vector<int64_t>& values = col->total ? r.total : r.self;
+    std::optional<double> v = DerivedValue(d, values);
+    if (!v) return Key{2, 0};
+    int64_t n = SampleCount(table, values);
+    return Key{n >= 0 && n < min_samples ? 1 : 0, *v};
+  };
+  std::vector<std::pair<Key, FunctionRow>> keyed;
+  keyed.reserve(table.rows.size());
+  for (FunctionRow& r : table.rows) keyed.emplace_back(key_of(r), std::move(r));
+  std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+    if (a.first.group != b.first.group) return a.first.group < b.first.group;
+    if (a.first.value != b.first.value) return a.first.value > b.first.value;
+    return a.second.name < b.second.name;
   });
+  table.rows.clear();
+  for (auto& [k, r] : keyed) table.rows.push_back(std::move(r));
   return absl::OkStatus();
 }
 
@@ -158,59 +392,98 @@ std::string FormatSummary(const formats::Profile& p) {
     line("File damage", what.empty() ? std::string("yes") : absl::StrJoin(what, ", "));
     for (const std::string& m : p.damage.messages) line("  damage", m);
   }
+  AppendCounterSummary(p, out);
   return out;
 }
 
 absl::StatusOr<std::string> FormatReport(const formats::Profile& profile,
                                          const TableOptions& options) {
   FunctionTable table = ComputeFunctionTable(profile);
-  if (absl::Status s = SortTable(table, options.sort); !s.ok()) return s;
-  const size_t nv = table.value_types.size();
+  RETURN_IF_ERROR(SortTable(table, options.sort, options.min_samples));
   size_t n = table.rows.size();
   if (options.limit != 0) n = std::min(n, options.limit);
 
-  // Columns: Self% Total% for the first type (samples), then Self/Total raw
-  // values for every type, then the function name.
-  std::vector<std::string> header;
-  if (nv > 0) {
-    header = {"Self%", "Total%"};
-    for (const formats::ValueType& t : table.value_types) {
-      header.push_back(absl::StrCat(t.type, " self"));
-      header.push_back(absl::StrCat(t.type, " total"));
-    }
-  }
-  std::vector<std::vector<std::string>> cells;
-  cells.reserve(n);
+  // Two header lines: a group per sample type (Self, Self%, Total, Total%)
+  // and per derived column (Self, Total), then the function name.
+  struct Group {
+    std::string name;
+    std::vector<std::string> sub;
+  };
+  std::vector<Group> groups;
+  for (const formats::ValueType& t : table.value_types)
+    groups.push_back({t.type, {"self", "self%", "total", "total%"}});
+  for (const DerivedColumn& c : table.derived) groups.push_back({c.name, {"self", "total"}});
+
+  bool marked = false;
+  std::vector<std::vector<std::string>> cells(n);
   for (size_t i = 0; i < n; ++i) {
     const FunctionRow& r = table.rows[i];
-    std::vector<std::string> c;
-    if (nv > 0) {
-      c.push_back(Percent(r.self[0], table.sums[0]));
-      c.push_back(Percent(r.total[0], table.sums[0]));
-      for (size_t v = 0; v < nv; ++v) {
-        c.push_back(absl::StrCat(r.self[v]));
-        c.push_back(absl::StrCat(r.total[v]));
+    std::vector<std::string>& c = cells[i];
+    for (size_t v = 0; v < table.value_types.size(); ++v) {
+      c.push_back(absl::StrCat(r.self[v]));
+      c.push_back(Percent(r.self[v], table.sums[v]));
+      c.push_back(absl::StrCat(r.total[v]));
+      c.push_back(Percent(r.total[v], table.sums[v]));
+    }
+    for (const DerivedColumn& d : table.derived) {
+      for (const std::vector<int64_t>* values : {&r.self, &r.total}) {
+        std::optional<double> value = DerivedValue(d, *values);
+        int64_t samples = SampleCount(table, *values);
+        bool thin = value && samples >= 0 && samples < options.min_samples;
+        marked |= thin;
+        c.push_back(absl::StrCat(thin ? "~" : "", FormatDerived(d, value)));
       }
     }
-    cells.push_back(std::move(c));
   }
-  std::vector<size_t> width(header.size());
-  for (size_t k = 0; k < header.size(); ++k) {
-    width[k] = header[k].size();
-    for (const auto& c : cells) width[k] = std::max(width[k], c[k].size());
+  // Widths: each sub-column fits its cells and label; a group name wider
+  // than its columns widens its last column.
+  std::vector<size_t> width;
+  std::vector<std::string> sub_header;
+  for (const Group& g : groups) {
+    for (const std::string& s : g.sub) {
+      sub_header.push_back(s);
+      width.push_back(s.size());
+    }
+  }
+  for (const auto& c : cells)
+    for (size_t k = 0; k < c.size(); ++k) width[k] = std::max(width[k], c[k].size());
+  std::vector<size_t> span_start;
+  for (size_t g = 0, k = 0; g < groups.size(); ++g) {
+    span_start.push_back(k);
+    size_t span = 0;
+    for (size_t s = 0; s < groups[g].sub.size(); ++s) span += width[k + s] + (s ? 2 : 0);
+    if (groups[g].name.size() > span)
+      width[k + groups[g].sub.size() - 1] += groups[g].name.size() - span;
+    k += groups[g].sub.size();
   }
 
   std::string out = FormatSummary(profile);
   absl::StrAppend(&out, "\n");
+  // Group line: names centred over their columns.
+  std::string group_line;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    size_t span = 0;
+    for (size_t s = 0; s < groups[g].sub.size(); ++s)
+      span += width[span_start[g] + s] + (s ? 2 : 0);
+    size_t left = (span - groups[g].name.size()) / 2;
+    absl::StrAppend(&group_line, std::string(left, ' '), groups[g].name,
+                    std::string(span - left - groups[g].name.size() + 2, ' '));
+  }
+  while (!group_line.empty() && group_line.back() == ' ') group_line.pop_back();
+  if (!group_line.empty()) absl::StrAppend(&out, group_line, "\n");
   auto row = [&](const std::vector<std::string>& c, std::string_view name) {
     for (size_t k = 0; k < c.size(); ++k)
       absl::StrAppend(&out, absl::StrFormat("%*s  ", width[k], c[k]));
     absl::StrAppend(&out, Sv(name), "\n");
   };
-  row(header, "Function");
+  row(sub_header, "Function");
   for (size_t i = 0; i < n; ++i) row(cells[i], table.rows[i].name);
   if (n < table.rows.size())
     absl::StrAppend(&out, "(", table.rows.size() - n, " more functions; --limit 0 shows all)\n");
+  if (marked) {
+    absl::StrAppend(&out, "~ marks a ratio resting on fewer than ", options.min_samples,
+                    " samples: a rough estimate (threshold: --min-samples)\n");
+  }
   return out;
 }
 

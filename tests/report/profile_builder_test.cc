@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <regex>
 #include <set>
 
@@ -307,6 +308,89 @@ TEST_F(ProfileBuilderTest, RealProfileThroughGoPprofAgreesWithTable) {
       << top.output;
   EXPECT_EQ(m[1], t.rows[0].name) << top.output;
   EXPECT_EQ(t.rows[0].name, "do_syscall_64");
+}
+
+TEST_F(ProfileBuilderTest, CounterTypesAndScalingReachTheReportHeader) {
+  rec_.counters = {{.name = "page-faults", .type = 1, .config = 2, .unit = "count"},
+                   {.name = "instructions", .type = 0, .config = 1, .unit = "count"}};
+  rec_.counter_scaling = {{.time_enabled_ns = 2000, .time_running_ns = 2000},
+                          {.time_enabled_ns = 2000, .time_running_ns = 500}};
+  formats::Sample s = UserSample(1'500'000'000, {leaf_.file_offset + 4});
+  s.counter_deltas = {3, 1000};
+  rec_.samples = {s, s};
+  absl::StatusOr<formats::Profile> p = Build();
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->counter_types, (std::vector<std::string>{"page-faults", "instructions"}));
+  EXPECT_EQ(p->counter_scaling, rec_.counter_scaling);
+  // pprof comments and the flame graph's summary carry the scaling too.
+  EXPECT_THAT(p->comments,
+              ::testing::Contains("counter instructions: scaled: running 25.0% of enabled time"));
+  absl::StatusOr<std::string> text = FormatReport(*p, {});
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_THAT(*text, ::testing::ContainsRegex(
+                         "\n  page-faults +6  not scaled: running 100.0% of enabled time\n"));
+  EXPECT_THAT(*text, ::testing::ContainsRegex(
+                         "\n  instructions +2000  scaled: running 25.0% of enabled time\n"));
+  // A recording without a scaling summary says so instead of guessing.
+  rec_.counter_scaling.clear();
+  p = Build();
+  ASSERT_TRUE(p.ok());
+  text = FormatReport(*p, {});
+  ASSERT_TRUE(text.ok());
+  EXPECT_THAT(*text, HasSubstr("scaling not recorded"));
+}
+
+// One pprof sample type per counter, and `go tool pprof -sample_index=NAME
+// -top` agrees with the table sorted by NAME for each of them. The stacks
+// are chosen so each column has a different top function.
+TEST_F(ProfileBuilderTest, GoPprofSampleIndexPerCounterAgreesWithTable) {
+  if (!ringprof::testing::HaveTool("go"))
+    GTEST_SKIP() << "go not installed (golang-go): cannot run go tool pprof";
+  rec_.counters = {{.name = "page-faults", .type = 1, .config = 2, .unit = "count"},
+                   {.name = "instructions", .type = 0, .config = 1, .unit = "count"}};
+  formats::Sample leaf = UserSample(
+      1'500'000'000, {leaf_.file_offset + 4, middle_.file_offset + 8, main_.file_offset + 8});
+  leaf.counter_deltas = {50, 10};  // page faults land in rp_leaf
+  formats::Sample middle =
+      UserSample(1'500'000'000, {middle_.file_offset + 8, main_.file_offset + 8});
+  middle.counter_deltas = {1, 5000};  // instructions in rp_middle
+  formats::Sample in_main = UserSample(1'500'000'000, {main_.file_offset + 8});
+  in_main.counter_deltas = {0, 1};  // most samples in main
+  rec_.samples = {leaf, middle, in_main, in_main, in_main, in_main};
+  absl::StatusOr<formats::Profile> p = Build();
+  ASSERT_TRUE(p.ok()) << p.status();
+  ringprof::testing::TempDir dir;
+  std::string file = dir.File("c.pb.gz");
+  ASSERT_TRUE(formats::WritePprof(*p, file).ok());
+  ringprof::testing::CommandResult raw = ringprof::testing::GoPprof(dir, "-raw '" + file + "'");
+  ASSERT_EQ(raw.exit_code, 0) << raw.output;
+  EXPECT_THAT(raw.output, HasSubstr("PeriodType: cpu-clock nanoseconds"));
+  EXPECT_THAT(raw.output, HasSubstr("Period: 1000000"));
+  EXPECT_THAT(raw.output, HasSubstr("samples/count[dflt] cpu-clock/nanoseconds page-faults/count "
+                                    "instructions/count"));
+
+  FunctionTable t = ComputeFunctionTable(*p);
+  // rp_middle's leaf address may sit in its inlined copy of rp_inlined.
+  std::map<std::string, std::set<std::string>> want = {
+      {"samples", {"main"}},
+      {"page-faults", {"rp_leaf"}},
+      {"instructions", {"rp_middle", "rp_inlined"}}};
+  for (const auto& [index, top_function] : want) {
+    ringprof::testing::CommandResult top =
+        ringprof::testing::GoPprof(dir, "-top -sample_index=" + index + " '" + file + "'");
+    ASSERT_EQ(top.exit_code, 0) << top.output;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(
+        top.output, m, std::regex(R"(flat%[^\n]*\n\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+(\S+))")))
+        << top.output;
+    ASSERT_TRUE(SortTable(t, index == "samples" ? "self" : index).ok());
+    EXPECT_EQ(m[1], t.rows[0].name) << index << "\n" << top.output;
+    EXPECT_TRUE(top_function.contains(t.rows[0].name)) << index << ": " << t.rows[0].name;
+    ASSERT_TRUE(std::regex_search(top.output, m, std::regex(R"(of (\d+) total)"))) << top.output;
+    size_t col = 0;
+    while (t.value_types[col].type != index) ++col;
+    EXPECT_EQ(std::stoll(m[1]), t.sums[col]) << index;
+  }
 }
 
 }  // namespace
