@@ -85,7 +85,6 @@ perf_event_attr BaseAttr() {
   return a;
 }
 
-
 // Turns a failed perf_event_open of the sampling event into one clear line.
 absl::Status ExplainOpenFailure(const absl::Status& s, const EventSpec& spec) {
   if (absl::IsPermissionDenied(s)) {
