@@ -141,7 +141,7 @@ struct Recording {
   // Index-aligned with `counters`; empty when the recording has no scaling
   // summary.
   std::vector<CounterScaling> counter_scaling;
-  uint64_t start_time_ns = 0;               // CLOCK_MONOTONIC
+  uint64_t start_time_ns = 0;  // CLOCK_MONOTONIC
   uint64_t end_time_ns = 0;
   std::vector<Mapping> mappings;
   std::vector<TaskEvent> tasks;

@@ -39,6 +39,9 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--hz", type=int, default=999)
     ap.add_argument("--rounds", type=int, default=8000)
+    ap.add_argument("--counters", default="",
+                    help="also read these counters at each sample (ringprof --counters, "
+                         "perf -e leader + group members read with -s)")
     args = ap.parse_args()
     work = [os.path.join(args.build, "workloads", "workload_chain"), "0", str(args.rounds)]
     tmp = tempfile.mkdtemp()
@@ -46,8 +49,11 @@ def main():
     modes = {
         "bare": work,
         "ringprof": [os.path.join(args.build, "ringprof"), "record", "-q", "-F", str(args.hz),
-                     "-o", outs["ringprof"], "--"] + work,
-        "perf": ["perf", "record", "-q", "-F", str(args.hz), "-g", "-o", outs["perf"], "--"] + work,
+                     "-o", outs["ringprof"]]
+                    + (["--counters", args.counters] if args.counters else []) + ["--"] + work,
+        "perf": ["perf", "record", "-q", "-F", str(args.hz), "-g", "-o", outs["perf"]]
+                + (["-e", "{cpu-clock," + args.counters + "}:S"] if args.counters else [])
+                + ["--"] + work,
     }
     results = {m: [] for m in modes}
     sizes = {m: [] for m in outs}

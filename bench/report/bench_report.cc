@@ -1,6 +1,8 @@
 // Throughput of the report path on a synthetic recording of 100k samples:
 // BuildProfile (frame collection, batch symbolization, aggregation), the
-// function table, folded stacks, SVG rendering and pprof encoding.
+// function table (also sorted by a derived column), folded stacks, SVG
+// rendering (hash and --color-by ratio colours), the differential graph and
+// pprof encoding.
 //
 // The recording maps a real ELF (tests/report's report_target when built,
 // else this benchmark's own binary), so symbolization is real libdw work;
@@ -13,6 +15,7 @@
 
 #include "absl/strings/str_format.h"
 #include "formats/pprof.h"
+#include "report/diff.h"
 #include "report/flamegraph.h"
 #include "report/profile_builder.h"
 #include "report/table.h"
@@ -172,6 +175,31 @@ void BM_BuildFlameGraph(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(p.samples.size()));
 }
 BENCHMARK(BM_BuildFlameGraph)->Unit(benchmark::kMillisecond);
+
+void BM_FlameGraphSvgColorBy(benchmark::State& state) {
+  const formats::Profile& p = Profile100k();
+  FlameGraphOptions o;
+  o.metric = "cpu-clock";
+  o.color_by = "page-faults/cpu-clock";
+  for (auto _ : state) {
+    absl::StatusOr<std::string> svg = RenderFlameGraphSvg(p, o);
+    benchmark::DoNotOptimize(svg);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(p.samples.size()));
+}
+BENCHMARK(BM_FlameGraphSvgColorBy)->Unit(benchmark::kMillisecond);
+
+// BASE and NEW are the same 100k-sample profile: the cost is matching every
+// frame of NEW to BASE, which a real diff does too.
+void BM_DiffFlameGraphSvg(benchmark::State& state) {
+  const formats::Profile& p = Profile100k();
+  for (auto _ : state) {
+    absl::StatusOr<std::string> svg = RenderDiffFlameGraphSvg(p, p, DiffGraphOptions{});
+    benchmark::DoNotOptimize(svg);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(p.samples.size()));
+}
+BENCHMARK(BM_DiffFlameGraphSvg)->Unit(benchmark::kMillisecond);
 
 void BM_EncodePprofGzip(benchmark::State& state) {
   const formats::Profile& p = Profile100k();
