@@ -79,10 +79,14 @@ class CommTimeline {
   // The comm in effect for `pid` at `time_ns`; the earliest known one when
   // the sample predates every event; nullptr when the pid has none.
   const std::string* CommAt(uint32_t pid, uint64_t time_ns) const {
-    auto it = process_.find(pid);
-    if (it == process_.end()) it = thread_.find(pid);
-    if (it == thread_.end() || it->second.empty()) return nullptr;
-    const auto& v = it->second;
+    const Timeline* found = nullptr;
+    if (auto p = process_.find(pid); p != process_.end()) {
+      found = &p->second;
+    } else if (auto t = thread_.find(pid); t != thread_.end()) {
+      found = &t->second;
+    }
+    if (found == nullptr || found->empty()) return nullptr;
+    const Timeline& v = *found;
     auto after = std::upper_bound(v.begin(), v.end(), time_ns,
                                   [](uint64_t t, const auto& e) { return t < e.first; });
     return after == v.begin() ? &v.front().second : &std::prev(after)->second;
