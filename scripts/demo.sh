@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 rm -rf build
-bash scripts/build.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j "$(nproc)" --target ringprof workload_chain
 mkdir -p out
 ./build/ringprof record -F 999 -o out/demo.rpf -- ./build/workloads/workload_chain 2
 ./build/ringprof report -i out/demo.rpf > out/report.txt
