@@ -34,14 +34,11 @@ constexpr char kUsage[] =
 }  // namespace
 
 int RunDiff(int argc, char** argv) {
-  enum { kFolded = kFirstCommandOption, kTitle, kWidth, kMinWidth, kMetric };
+  enum { kFolded = kFirstCommandOption };
   static const option kOptions[] = {RINGPROF_PROFILE_INPUT_LONG_OPTIONS,
                                     {"output", required_argument, nullptr, 'o'},
                                     {"folded", no_argument, nullptr, kFolded},
-                                    {"title", required_argument, nullptr, kTitle},
-                                    {"width", required_argument, nullptr, kWidth},
-                                    {"minwidth", required_argument, nullptr, kMinWidth},
-                                    {"metric", required_argument, nullptr, kMetric},
+                                    RINGPROF_GRAPH_LONG_OPTIONS,
                                     {nullptr, 0, nullptr, 0}};
   const std::string shortopts = std::string(kProfileInputShortOptions) + "o:";
   ProfileInput in;
@@ -63,18 +60,8 @@ int RunDiff(int argc, char** argv) {
       output = optarg;
     } else if (c == kFolded) {
       folded = true;
-    } else if (c == kTitle) {
-      diff.graph.title = optarg;
-    } else if (c == kWidth) {
-      if (!absl::SimpleAtoi(optarg, &diff.graph.width) || diff.graph.width < 100)
-        return FailLine(kCmd, "bad --width", std::string("'") + optarg + "' is not a width",
-                        "pass at least 100 pixels");
-    } else if (c == kMinWidth) {
-      if (!absl::SimpleAtod(optarg, &diff.graph.min_width) || !(diff.graph.min_width >= 0))
-        return FailLine(kCmd, "bad --minwidth",
-                        std::string("'") + optarg + "' is not a pixel width", "pass a number >= 0");
-    } else if (c == kMetric) {
-      diff.graph.metric = optarg;
+    } else if (HandleGraphOption(c, optarg, &diff.graph, &error)) {
+      if (!error.empty()) return FailLine(kCmd, "bad option", error, "see --help");
     } else {
       std::fprintf(stderr, "%s%s", kUsage, kProfileFilterHelp);
       return 2;

@@ -23,6 +23,31 @@ int FailLine(const char* cmd, const std::string& what, const std::string& why,
   return 1;
 }
 
+bool HandleGraphOption(int c, const char* arg, report::FlameGraphOptions* graph,
+                       std::string* error) {
+  switch (c) {
+    case kOptTitle:
+      graph->title = arg;
+      return true;
+    case kOptWidth:
+      if (!absl::SimpleAtoi(arg, &graph->width) || graph->width < 100) {
+        *error = std::string("bad --width: '") + arg + "' is not a width; pass at least 100 pixels";
+      }
+      return true;
+    case kOptMinWidth:
+      if (!absl::SimpleAtod(arg, &graph->min_width) || !(graph->min_width >= 0)) {
+        *error =
+            std::string("bad --minwidth: '") + arg + "' is not a pixel width; pass a number >= 0";
+      }
+      return true;
+    case kOptMetric:
+      graph->metric = arg;
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool ProfileInput::Handle(int c, const char* arg, std::string* error) {
   switch (c) {
     case 'i':

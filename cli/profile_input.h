@@ -10,6 +10,7 @@
 #include <string>
 
 #include "formats/profile.h"
+#include "report/flamegraph.h"
 #include "report/profile_builder.h"
 #include "symbolizer/symbolizer.h"
 
@@ -17,7 +18,16 @@ namespace ringprof::cli {
 
 // Long-option codes for the shared options; commands number theirs from
 // kFirstCommandOption.
-enum ProfileInputOption { kOptSymfs = 256, kOptNoDemangle, kOptComm, kFirstCommandOption };
+enum ProfileInputOption {
+  kOptSymfs = 256,
+  kOptNoDemangle,
+  kOptComm,
+  kOptTitle,
+  kOptWidth,
+  kOptMinWidth,
+  kOptMetric,
+  kFirstCommandOption
+};
 
 // getopt_long entries for the shared options (spliced into each command's
 // table), and their short letters.
@@ -34,6 +44,20 @@ inline constexpr char kProfileInputShortOptions[] = "i:p:h";
 extern const char kProfileInputHelp[];
 // The same without -i, for commands that take recordings as arguments.
 extern const char kProfileFilterHelp[];
+
+// Options of every flame-graph drawing command (flamegraph, diff):
+// --title, --width, --minwidth, --metric.
+#define RINGPROF_GRAPH_LONG_OPTIONS                                              \
+  {"title", required_argument, nullptr, ::ringprof::cli::kOptTitle},             \
+      {"width", required_argument, nullptr, ::ringprof::cli::kOptWidth},         \
+      {"minwidth", required_argument, nullptr, ::ringprof::cli::kOptMinWidth}, { \
+    "metric", required_argument, nullptr, ::ringprof::cli::kOptMetric            \
+  }
+
+// Takes option `c` if it is a graph option: returns false if it is not. A
+// bad value sets *error to a one-line message.
+bool HandleGraphOption(int c, const char* arg, report::FlameGraphOptions* graph,
+                       std::string* error);
 
 // "ringprof <cmd>: <what>: <why>; <todo>" on stderr; returns 1.
 int FailLine(const char* cmd, const std::string& what, const std::string& why,

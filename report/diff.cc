@@ -157,31 +157,8 @@ absl::StatusOr<std::string> RenderDiffFlameGraphSvg(const formats::Profile& base
                    internal::GradientStops(), "</linearGradient>");
   spec.legend_height = o.font_size + 12;
   spec.legend = [&](double y) {
-    const double h = o.font_size, bar_w = 240;
-    const std::string name = absl::StrCat("change of self share of ", metric_name);
-    const std::string lo = Signed(-max_abs), hi = Signed(max_abs);
-    const double row_w = internal::TextWidth(name, o) + internal::TextWidth(lo, o) + bar_w +
-                         internal::TextWidth(hi, o) + 3 * 8;
-    double x = std::max(10.0, (o.width - row_w) / 2);
-    std::string out = "<g id=\"legend\">";
-    auto text = [&](const std::string& s) {
-      absl::StrAppend(&out,
-                      absl::StrFormat("<text x=\"%.1f\" y=\"%.1f\" font-size=\"%d\">%s</text>", x,
-                                      y + h - 2, o.font_size - 1, XmlEscape(s)));
-      x += internal::TextWidth(s, o) + 8;
-    };
-    text(name);
-    text(lo);
-    absl::StrAppend(&out,
-                    absl::StrFormat("<rect id=\"legend-bar\" x=\"%.1f\" y=\"%.1f\" "
-                                    "width=\"%.0f\" height=\"%.0f\" "
-                                    "fill=\"url(#diff-gradient)\" stroke=\"rgb(120,120,120)\" "
-                                    "stroke-width=\"0.5\"/>",
-                                    x, y, bar_w, h));
-    x += bar_w + 8;
-    text(hi);
-    absl::StrAppend(&out, "</g>\n");
-    return out;
+    return internal::GradientLegend(o, y, absl::StrCat("change of self share of ", metric_name),
+                                    Signed(-max_abs), Signed(max_abs), "diff-gradient", "");
   };
   return internal::RenderSvg(gn, o, spec);
 }

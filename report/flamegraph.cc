@@ -334,6 +334,38 @@ absl::StatusOr<std::string> FoldedStacks(const formats::Profile& profile,
 
 namespace internal {
 
+std::string GradientLegend(const FlameGraphOptions& o, double y, const std::string& name,
+                           const std::string& lo, const std::string& hi,
+                           const std::string& gradient_id, const std::string& none_label) {
+  const double h = o.font_size, bar_w = 240, gap = 8;
+  double row_w = TextWidth(name, o) + TextWidth(lo, o) + bar_w + TextWidth(hi, o) + 3 * gap;
+  if (!none_label.empty()) row_w += h + TextWidth(none_label, o) + 2 * gap;
+  double x = std::max(10.0, (o.width - row_w) / 2);
+  std::string out = "<g id=\"legend\">";
+  auto text = [&](const std::string& s) {
+    absl::StrAppend(&out, absl::StrFormat("<text x=\"%.1f\" y=\"%.1f\" font-size=\"%d\">%s</text>",
+                                          x, y + h - 2, o.font_size - 1, XmlEscape(s)));
+    x += TextWidth(s, o) + gap;
+  };
+  text(name);
+  text(lo);
+  absl::StrAppend(&out, absl::StrFormat("<rect id=\"legend-bar\" x=\"%.1f\" y=\"%.1f\" "
+                                        "width=\"%.0f\" height=\"%.0f\" fill=\"url(#%s)\" "
+                                        "stroke=\"rgb(120,120,120)\" stroke-width=\"0.5\"/>",
+                                        x, y, bar_w, h, gradient_id));
+  x += bar_w + gap;
+  text(hi);
+  if (!none_label.empty()) {
+    absl::StrAppend(&out, absl::StrFormat("<rect x=\"%.1f\" y=\"%.1f\" width=\"%.0f\" "
+                                          "height=\"%.0f\" fill=\"rgb(190,190,190)\"/>",
+                                          x, y, h, h));
+    x += h + gap;
+    text(none_label);
+  }
+  absl::StrAppend(&out, "</g>\n");
+  return out;
+}
+
 double TextWidth(std::string_view s, const FlameGraphOptions& o) {
   return static_cast<double>(s.size()) * o.font_size * 0.59;
 }
@@ -626,40 +658,11 @@ absl::StatusOr<std::string> RenderFlameGraphSvg(const formats::Profile& profile,
       internal::GradientStops(), "</linearGradient>");
   spec.legend_height = o.font_size + 12;
   spec.legend = [&o, &c, &b_name](double y) {
-    const double fs = o.font_size, bar_w = 240, h = fs;
     const std::string name =
         absl::StrCat(c.ratio.name, c.any ? (c.log_scale ? " (log scale)" : " (linear scale)") : "");
-    const std::string lo = c.any ? RatioText(c.lo) : "-";
-    const std::string hi = c.any ? RatioText(c.hi) : "-";
-    const std::string none = absl::StrCat("no ", b_name);
-    // One centred row: name, min, bar, max, grey swatch, "no B".
-    const double row_w = internal::TextWidth(name, o) + internal::TextWidth(lo, o) + bar_w +
-                         internal::TextWidth(hi, o) + h + internal::TextWidth(none, o) + 5 * 8;
-    double x = std::max(10.0, (o.width - row_w) / 2);
-    std::string out = "<g id=\"legend\">";
-    auto text = [&](const std::string& s) {
-      absl::StrAppend(&out,
-                      absl::StrFormat("<text x=\"%.1f\" y=\"%.1f\" font-size=\"%d\">%s</text>", x,
-                                      y + h - 2, o.font_size - 1, XmlEscape(s)));
-      x += internal::TextWidth(s, o) + 8;
-    };
-    text(name);
-    text(lo);
-    absl::StrAppend(&out,
-                    absl::StrFormat("<rect id=\"legend-bar\" x=\"%.1f\" y=\"%.1f\" "
-                                    "width=\"%.0f\" height=\"%.0f\" "
-                                    "fill=\"url(#ratio-gradient)\" stroke=\"rgb(120,120,120)\" "
-                                    "stroke-width=\"0.5\"/>",
-                                    x, y, bar_w, h));
-    x += bar_w + 8;
-    text(hi);
-    absl::StrAppend(&out, absl::StrFormat("<rect x=\"%.1f\" y=\"%.1f\" width=\"%.0f\" "
-                                          "height=\"%.0f\" fill=\"rgb(190,190,190)\"/>",
-                                          x, y, h, h));
-    x += h + 8;
-    text(none);
-    absl::StrAppend(&out, "</g>\n");
-    return out;
+    return internal::GradientLegend(o, y, name, c.any ? RatioText(c.lo) : "-",
+                                    c.any ? RatioText(c.hi) : "-", "ratio-gradient",
+                                    absl::StrCat("no ", b_name));
   };
   return internal::RenderSvg(g, o, spec);
 }

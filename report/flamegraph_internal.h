@@ -45,6 +45,14 @@ std::string GradientStops();
 // `metric`, in tree order. ';' inside names becomes ':' and newlines spaces.
 std::vector<std::pair<std::string, int64_t>> FoldedSelf(const FlameGraph& g, size_t metric);
 
+// One centred legend row at height y: "name lo [gradient bar] hi", then,
+// when `none_label` is not empty, a grey swatch and that label (frames the
+// gradient does not apply to). `gradient_id` names a <linearGradient> in
+// SvgSpec::defs.
+std::string GradientLegend(const FlameGraphOptions& o, double y, const std::string& name,
+                           const std::string& lo, const std::string& hi,
+                           const std::string& gradient_id, const std::string& none_label);
+
 // Approximate text width in pixels for the SVG's font.
 double TextWidth(std::string_view s, const FlameGraphOptions& o);
 
