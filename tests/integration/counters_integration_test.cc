@@ -162,6 +162,25 @@ TEST_F(RecordTest, CacheMissesLandInChasePointers) {
            std::max<double>(1.0, static_cast<double>(r->self[static_cast<size_t>(ins)]));
   };
   EXPECT_GT(mpki(chase), 10 * mpki(compute) + 1) << mpki(chase) << " vs " << mpki(compute);
+
+  // The cache-miss flame graph: width by cycles, colour by misses per
+  // instruction. chase_pointers must be redder (more red, less blue).
+  std::string svg = Path("miss.svg");
+  RunResult fg = RunCommand({kBin, "flamegraph", "-i", Path("rec.rpf"), "--metric", "cycles",
+                             "--color-by", "cache-misses/instructions", "-o", svg});
+  ASSERT_EQ(fg.status, 0) << fg.err;
+  const std::string text = testing::Slurp(svg);
+  auto fill_of = [&](const std::string& fn) -> std::pair<int, int> {
+    std::smatch m;
+    std::regex re("data-n=\"" + fn + "\"[^>]*>.*?fill=\"rgb\\((\\d+),\\d+,(\\d+)\\)\"");
+    if (!std::regex_search(text, m, re)) return {-1, -1};
+    return {std::stoi(m[1]), std::stoi(m[2])};
+  };
+  auto [chase_r, chase_b] = fill_of("chase_pointers");
+  auto [compute_r, compute_b] = fill_of("compute");
+  ASSERT_GE(chase_r, 0) << "chase_pointers frame not found in the SVG";
+  ASSERT_GE(compute_r, 0) << "compute frame not found in the SVG";
+  EXPECT_GT(chase_r - chase_b, compute_r - compute_b);
 }
 
 TEST_F(RecordTest, TooManyHardwareCountersMultiplexWithAWarning) {
