@@ -148,7 +148,10 @@ class Session {
   std::deque<PerfEvent> events_;                   // sampling + side-band events (stable addresses)
   std::vector<PerfRing> rings_;                    // one side-band ring per CPU
   ProcessMapTracker tracker_;
-  std::vector<std::vector<uint8_t>> pending_raw_;  // BPF records not yet resolved
+  // BPF records not yet resolved, back to back in one buffer (no
+  // allocation per sample once it has grown), with their [offset, size).
+  std::vector<uint8_t> pending_bytes_;
+  std::vector<std::pair<size_t, size_t>> pending_;
   std::vector<formats::Sample> ready_;
   std::vector<pid_t> pids_;  // -p, as process ids
   formats::LossStats loss_;
@@ -294,7 +297,8 @@ void Session::OnBpfRecord(absl::Span<const uint8_t> bytes) {
   rp_record_header h;
   std::memcpy(&h, bytes.data(), sizeof(h));
   if (h.type != RP_RECORD_SAMPLE) return;
-  pending_raw_.emplace_back(bytes.begin(), bytes.end());
+  pending_.emplace_back(pending_bytes_.size(), bytes.size());
+  pending_bytes_.insert(pending_bytes_.end(), bytes.begin(), bytes.end());
 }
 
 void Session::DrainSideband() {
@@ -320,7 +324,8 @@ void Session::DrainSideband() {
 }
 
 void Session::ResolvePending() {
-  for (const std::vector<uint8_t>& raw : pending_raw_) {
+  for (const auto& [offset, size] : pending_) {
+    const absl::Span<const uint8_t> raw(pending_bytes_.data() + offset, size);
     rp_sample s;
     std::memset(&s, 0, sizeof(s));
     std::memcpy(&s, raw.data(), std::min(raw.size(), sizeof(s)));
@@ -386,7 +391,8 @@ void Session::ResolvePending() {
     }
     ready_.push_back(std::move(out));
   }
-  pending_raw_.clear();
+  pending_.clear();
+  pending_bytes_.clear();
 }
 
 absl::Status Session::Flush(bool force) {
