@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Per-sample cost of ringprof's BPF programs, from the kernel's own BPF
+run-time statistics (sysctl kernel.bpf_stats_enabled).
+
+Records a workload with `ringprof record`, and while it runs reads
+run_time_ns and run_cnt of the sample program (on_sample) and, with
+--counters, of the context-switch accounting program (on_switch) through
+`bpftool prog show`. Reports the mean cost per invocation. Runs each
+configuration --runs times and prints medians. Run as root:
+
+    python3 bench/collector/bpf_cost.py --runs 5
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def prog_stats():
+    out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True,
+                         check=True).stdout
+    stats = {}
+    for p in json.loads(out):
+        name = p.get("name")
+        if name in ("on_sample", "on_switch"):
+            stats[name] = (p.get("run_time_ns", 0), p.get("run_cnt", 0))
+    return stats
+
+
+def one_run(argv, settle):
+    rec = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(settle)
+    stats = prog_stats()
+    rec.wait()
+    if rec.returncode != 0:
+        sys.exit(f"failed: {' '.join(argv)}\n{rec.stderr.read()}")
+    return stats
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    ringprof = os.path.join(args.build, "ringprof")
+    wl = os.path.join(args.build, "workloads")
+    out = os.path.join(tempfile.mkdtemp(), "r.rpf")
+    configs = {
+        "fp, 5-frame stacks (chain)": [ringprof, "record", "-q", "-F", "999", "-o", out, "--",
+                                       os.path.join(wl, "workload_chain"), "3"],
+        "fp, 32-frame stacks (deep 28)": [ringprof, "record", "-q", "-F", "999", "-o", out, "--",
+                                          os.path.join(wl, "workload_deep"), "28", "3"],
+        "fp + 2 counters (chain)": [ringprof, "record", "-q", "-F", "999", "--counters",
+                                    "page-faults,context-switches", "-o", out, "--",
+                                    os.path.join(wl, "workload_chain"), "3"],
+    }
+    with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+        before = f.read().strip()
+    with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+        f.write("1")
+    try:
+        print(f"{args.runs} runs each, 999 Hz; median ns per program invocation")
+        for name, argv in configs.items():
+            per = {"on_sample": [], "on_switch": []}
+            for _ in range(args.runs):
+                stats = one_run(argv, 2.5)
+                for prog, (ns, cnt) in stats.items():
+                    if cnt:
+                        per[prog].append(ns / cnt)
+            cols = [f"{p} {statistics.median(v):7.0f} ns" for p, v in per.items() if v]
+            print(f"  {name:32} " + "   ".join(cols))
+    finally:
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write(before)
+
+
+if __name__ == "__main__":
+    main()
