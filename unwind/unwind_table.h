@@ -47,7 +47,7 @@ enum class TableSource : uint8_t { kSframe = 1, kEhFrame = 2 };
 
 struct UnwindTable {
   TableSource source = TableSource::kSframe;
-  std::string build_id;  // raw bytes, may be empty
+  std::string build_id;         // raw bytes, may be empty
   std::vector<UnwindRow> rows;  // sorted by pc
 
   // The row in force at `pc`, or nullptr when pc is before the first row.
