@@ -29,7 +29,7 @@ void PrintHelp() {
       "pprof read. Stacks: kernel, and user walked with frame pointers (up to\n"
       "127 frames each). Needs CAP_BPF and CAP_PERFMON (root).\n\n"
       "options:\n"
-      "  -e, --event EVENT     sampling event (default cpu-clock); modifiers :u :k\n"
+      "  -e, --event EVENT     sampling event (default cpu-clock); modifiers :u :k :p\n"
       "  -F, --freq HZ         sample HZ times per second of the event (default 999)\n"
       "  -c, --count PERIOD    sample every PERIOD events instead of -F\n"
       "      --counters EV,..  counters read at each sample (up to 8); each sample is\n"
@@ -41,7 +41,9 @@ void PrintHelp() {
       "      --ring-mib N      BPF ring buffer size in MiB (default 16)\n"
       "  -q, --quiet           no summary on stderr\n"
       "  -h, --help            this help\n\n"
-      "events: %s\n\n"
+      "events: %s;\n"
+      "also perf's cache events (LLC-load-misses, ...), raw rNNNN, and libpfm4 PMU\n"
+      "names (MEM_LOAD_RETIRED.L3_MISS); 'ringprof events' lists what works here\n\n"
       "Recording stops when the command or the -p processes exit, after\n"
       "--duration, or on SIGINT/SIGTERM; what was recorded is kept either way.\n",
       absl::StrJoin(collector::KnownEventNames(), ", ").c_str());
