@@ -47,10 +47,7 @@ bool IsHardwareKind(uint32_t type) { return ServedByCorePmu(type) || type >= PER
 // Opens `spec` for counting as the profiler would and closes it; returns 0
 // or the errno of the failed perf_event_open.
 int OpenCountingErrno(const EventSpec& spec) {
-  perf_event_attr attr;
-  std::memset(&attr, 0, sizeof(attr));
-  attr.size = sizeof(attr);
-  ApplyEventSpec(spec, &attr);
+  perf_event_attr attr = CountingAttr(spec);
   attr.disabled = 1;
   bool root = geteuid() == 0;
   pid_t pid = root ? -1 : 0;

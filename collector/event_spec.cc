@@ -431,6 +431,15 @@ absl::StatusOr<EventSpec> ParseEventSpec(std::string_view text) {
   return spec;
 }
 
+perf_event_attr CountingAttr(const EventSpec& spec) {
+  perf_event_attr attr;
+  std::memset(&attr, 0, sizeof(attr));
+  attr.size = sizeof(attr);
+  ApplyEventSpec(spec, &attr);
+  attr.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
+  return attr;
+}
+
 void ApplyEventSpec(const EventSpec& spec, perf_event_attr* attr) {
   attr->type = spec.type;
   attr->config = spec.config;

@@ -69,6 +69,11 @@ absl::StatusOr<EventSpec> ParseEventSpec(std::string_view text);
 // sampling, read_format, inherit and enable settings alone.
 void ApplyEventSpec(const EventSpec& spec, perf_event_attr* attr);
 
+// A zeroed perf_event_attr for counting (not sampling) `spec`: size set,
+// ApplyEventSpec applied, and read_format asking for the time enabled and
+// running (so multiplexed counts can be scaled).
+perf_event_attr CountingAttr(const EventSpec& spec);
+
 // Every generic hardware and software name this table knows (canonical
 // names, no aliases, no cache names).
 std::vector<std::string> KnownEventNames();

@@ -239,15 +239,11 @@ absl::Status Session::StartSampling() {
 }
 
 perf_event_attr CounterAttr(const EventSpec& spec) {
-  perf_event_attr a;
-  std::memset(&a, 0, sizeof(a));
-  a.size = sizeof(a);
-  ApplyEventSpec(spec, &a);
+  perf_event_attr a = CountingAttr(spec);
   // Only a group leader may be pinned or exclusive; counters are read, not
   // pinned.
   a.pinned = 0;
   a.exclusive = 0;
-  a.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
   return a;
 }
 
