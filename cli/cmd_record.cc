@@ -7,7 +7,9 @@
 #include <cstdlib>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "cli/commands.h"
@@ -26,8 +28,8 @@ void PrintHelp() {
       "usage: ringprof record [options] [-- CMD ARGS...]\n\n"
       "Samples a command, running processes (-p) or the whole system (-a) and\n"
       "writes a recording (default ringprof.rpf) that report, flamegraph and\n"
-      "pprof read. Stacks: kernel, and user walked with frame pointers (up to\n"
-      "127 frames each). Needs CAP_BPF and CAP_PERFMON (root).\n\n"
+      "pprof read. Stacks: kernel, and user (up to 127 frames each). Needs\n"
+      "CAP_BPF and CAP_PERFMON (root).\n\n"
       "options:\n"
       "  -e, --event EVENT     sampling event (default cpu-clock); modifiers :u :k :p\n"
       "  -F, --freq HZ         sample HZ times per second of the event (default 999)\n"
@@ -39,6 +41,17 @@ void PrintHelp() {
       "  -o, --output FILE     recording to write (default ringprof.rpf)\n"
       "  -d, --duration SEC    stop after SEC seconds (a command is then sent SIGTERM)\n"
       "      --ring-mib N      BPF ring buffer size in MiB (default 16)\n"
+      "      --call-graph MODE how user stacks are walked (default auto):\n"
+      "                          auto     tables from .sframe, else from .eh_frame,\n"
+      "                                   frame pointers where neither has a row\n"
+      "                          sframe   .sframe tables only, else frame pointers\n"
+      "                          ehframe  .eh_frame tables only, else frame pointers\n"
+      "                          fp       frame pointers only (the kernel's walk)\n"
+      "                          dwarf    copy 16 KiB of stack per sample and unwind it\n"
+      "                                   in user space with libunwind (slow; reference)\n"
+      "      --unwind-mem SIZE memory for unwind tables in BPF maps (default 32M;\n"
+      "                        K/M/G suffixes); least recently used tables are\n"
+      "                        evicted beyond it\n"
       "  -q, --quiet           no summary on stderr\n"
       "  -h, --help            this help\n\n"
       "events: %s;\n"
@@ -47,6 +60,32 @@ void PrintHelp() {
       "Recording stops when the command or the -p processes exit, after\n"
       "--duration, or on SIGINT/SIGTERM; what was recorded is kept either way.\n",
       absl::StrJoin(collector::KnownEventNames(), ", ").c_str());
+}
+
+// "64M", "512K", "1G", "1048576".
+absl::StatusOr<uint64_t> ParseByteSize(absl::string_view text) {
+  uint64_t scale = 1;
+  if (!text.empty()) {
+    switch (absl::ascii_toupper(text.back())) {
+      case 'K':
+        scale = 1ull << 10;
+        break;
+      case 'M':
+        scale = 1ull << 20;
+        break;
+      case 'G':
+        scale = 1ull << 30;
+        break;
+      default:
+        break;
+    }
+    if (scale != 1) text.remove_suffix(1);
+  }
+  uint64_t n = 0;
+  if (!absl::SimpleAtoi(text, &n) || n == 0 || n > (64ull << 30) / scale) {
+    return absl::InvalidArgumentError("give a size such as 64M, 512K or 1G");
+  }
+  return n * scale;
 }
 
 int Fail(const std::string& msg) {
@@ -64,6 +103,8 @@ int RunRecord(int argc, char** argv) {
       {"all-cpus", no_argument, nullptr, 'a'},       {"output", required_argument, nullptr, 'o'},
       {"duration", required_argument, nullptr, 'd'}, {"ring-mib", required_argument, nullptr, 'R'},
       {"counters", required_argument, nullptr, 'C'}, {"quiet", no_argument, nullptr, 'q'},
+      {"call-graph", required_argument, nullptr, 'G'},
+      {"unwind-mem", required_argument, nullptr, 'M'},
       {"help", no_argument, nullptr, 'h'},           {nullptr, 0, nullptr, 0}};
   optind = 1;
   int c;
@@ -117,6 +158,18 @@ int RunRecord(int argc, char** argv) {
           return Fail("--ring-mib needs a power of two from 1 to 1024");
         }
         break;
+      case 'G': {
+        absl::StatusOr<collector::CallGraphMode> m = collector::ParseCallGraphMode(optarg);
+        if (!m.ok()) return Fail(std::string(m.status().message()));
+        opt.call_graph = *m;
+        break;
+      }
+      case 'M': {
+        absl::StatusOr<uint64_t> bytes = ParseByteSize(optarg);
+        if (!bytes.ok()) return Fail(absl::StrCat("--unwind-mem: ", bytes.status().message()));
+        opt.unwind_mem_bytes = *bytes;
+        break;
+      }
       case 'q':
         opt.quiet = true;
         break;
@@ -156,6 +209,26 @@ int RunRecord(int argc, char** argv) {
                  static_cast<unsigned long long>(l.user_truncated),
                  static_cast<unsigned long long>(l.user_stack_failed),
                  static_cast<unsigned long long>(l.unmapped_user_frames));
+    if (sum->call_graph != collector::CallGraphMode::kFp &&
+        sum->call_graph != collector::CallGraphMode::kDwarf) {
+      const collector::UnwindTableStats& u = sum->unwind;
+      std::fprintf(
+          stderr,
+          "ringprof record: call-graph %s: %llu unwind tables loaded (%llu sframe, %llu "
+          "eh_frame; peak %.1f KiB), %llu evicted (%llu rows), %llu binaries without a table, "
+          "%llu over --unwind-mem; user frames: %llu from tables, %llu from frame pointers\n",
+          collector::CallGraphModeName(sum->call_graph),
+          static_cast<unsigned long long>(u.tables_loaded),
+          static_cast<unsigned long long>(u.sframe_tables),
+          static_cast<unsigned long long>(u.ehframe_tables),
+          u.peak_rows * sizeof(rp_unwind_row) / 1024.0,
+          static_cast<unsigned long long>(u.tables_evicted),
+          static_cast<unsigned long long>(u.rows_evicted),
+          static_cast<unsigned long long>(u.binaries_without_table),
+          static_cast<unsigned long long>(u.tables_too_big),
+          static_cast<unsigned long long>(sum->unwind_table_frames),
+          static_cast<unsigned long long>(sum->unwind_fp_frames));
+    }
     for (const auto& c : sum->counters) {
       std::fprintf(stderr, "ringprof record: counter %s: %llu charged to samples", c.name.c_str(),
                    static_cast<unsigned long long>(c.total));

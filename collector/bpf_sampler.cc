@@ -5,11 +5,13 @@
 #include <fcntl.h>
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -62,6 +64,7 @@ absl::StatusOr<std::unique_ptr<BpfSampler>> BpfSampler::Load(const BpfSamplerOpt
   s->skel_->rodata->event_index = options.event_index;
   s->skel_->rodata->n_counters = options.n_counters;
   s->skel_->rodata->n_cpus = options.n_cpus;
+  s->skel_->rodata->use_tables = options.use_tables ? 1 : 0;
   s->options_ = options;
   int err = bpf_map__set_max_entries(s->skel_->maps.samples, options.ring_bytes);
   if (err != 0) return BpfError(-err, "sizing the BPF ring buffer");
@@ -73,8 +76,29 @@ absl::StatusOr<std::unique_ptr<BpfSampler>> BpfSampler::Load(const BpfSamplerOpt
     err = bpf_map__set_max_entries(s->skel_->maps.counters, options.n_counters * options.n_cpus);
     if (err != 0) return BpfError(-err, "sizing the BPF counter array");
   }
+  if (options.use_tables) {
+    if (options.unwind_rows == 0) return absl::InvalidArgumentError("--unwind-mem is too small");
+    err = bpf_map__set_max_entries(s->skel_->maps.unwind_rows, options.unwind_rows);
+    if (err != 0) return BpfError(-err, "sizing the BPF unwind row array");
+  }
   err = sampler__load(s->skel_);
-  if (err != 0) return BpfError(-err, "loading the BPF sample program");
+  if (err != 0) {
+    if (err == -ENOMEM || err == -E2BIG) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "loading the BPF sample program: ", std::strerror(-err),
+          "; the unwind tables (--unwind-mem) or the ring buffer may be too large for the "
+          "locked-memory limit"));
+    }
+    return BpfError(-err, "loading the BPF sample program");
+  }
+  if (options.use_tables) {
+    s->rows_bytes_ = static_cast<size_t>(options.unwind_rows) * sizeof(rp_unwind_row);
+    s->rows_bytes_ = (s->rows_bytes_ + 4095) & ~size_t{4095};
+    void* p = mmap(nullptr, s->rows_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED,
+                   bpf_map__fd(s->skel_->maps.unwind_rows), 0);
+    if (p == MAP_FAILED) return LastErrnoStatus("mapping the BPF unwind row array");
+    s->rows_ = static_cast<rp_unwind_row*>(p);
+  }
   s->ring_ = ring_buffer__new(bpf_map__fd(s->skel_->maps.samples), &BpfSampler::OnRingRecord,
                               s.get(), nullptr);
   if (s->ring_ == nullptr) return BpfError(errno, "opening the BPF ring buffer");
@@ -83,6 +107,7 @@ absl::StatusOr<std::unique_ptr<BpfSampler>> BpfSampler::Load(const BpfSamplerOpt
 
 BpfSampler::~BpfSampler() {
   DetachAll();
+  if (rows_ != nullptr) munmap(rows_, rows_bytes_);
   if (ring_ != nullptr) ring_buffer__free(ring_);
   if (skel_ != nullptr) sampler__destroy(skel_);
 }
@@ -140,6 +165,8 @@ absl::Status BpfSampler::Poll(int timeout_ms) {
   return Drain();
 }
 
+int BpfSampler::epoll_fd() const { return ring_buffer__epoll_fd(ring_); }
+
 absl::Status BpfSampler::Drain() {
   int n = ring_buffer__consume(ring_);
   if (n < 0 && n != -EINTR) return ErrnoStatus(-n, "draining the BPF ring buffer");
@@ -160,8 +187,40 @@ absl::StatusOr<BpfSamplerStats> BpfSampler::ReadStats() const {
     total.lost += s.lost;
     total.user_failed += s.user_failed;
     total.counter_read_failed += s.counter_read_failed;
+    total.unwind_table_frames += s.unwind_table_frames;
+    total.unwind_fp_frames += s.unwind_fp_frames;
   }
   return total;
+}
+
+void BpfSampler::WriteRows(uint32_t first, absl::Span<const rp_unwind_row> rows) {
+  if (rows_ == nullptr || first > options_.unwind_rows ||
+      rows.size() > options_.unwind_rows - first) {
+    return;
+  }
+  std::memcpy(rows_ + first, rows.data(), rows.size() * sizeof(rp_unwind_row));
+}
+
+absl::Status BpfSampler::WriteBin(uint32_t slot, const rp_unwind_bin& bin) {
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.unwind_bins), &slot, &bin, BPF_ANY) != 0) {
+    return BpfError(errno, absl::StrCat("writing unwind table slot ", slot));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BpfSampler::WriteProcMaps(uint32_t tgid, const rp_proc_maps& maps) {
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.proc_maps), &tgid, &maps, BPF_ANY) != 0) {
+    return BpfError(errno, absl::StrCat("writing the unwind mappings of process ", tgid));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BpfSampler::DeleteProcMaps(uint32_t tgid) {
+  if (bpf_map_delete_elem(bpf_map__fd(skel_->maps.proc_maps), &tgid) != 0) {
+    if (errno == ENOENT) return absl::NotFoundError("no such process entry");
+    return BpfError(errno, absl::StrCat("removing the unwind mappings of process ", tgid));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace ringprof::collector

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "collector/bpf/sample_record.h"
+#include "collector/unwind_tables.h"
 
 struct sampler;  // generated skeleton
 struct bpf_link;
@@ -28,6 +29,11 @@ struct BpfSamplerOptions {
   // SetCounter() after Load().
   uint32_t n_counters = 0;
   uint32_t n_cpus = 1;  // possible CPUs (index space of bpf_get_smp_processor_id)
+  // Table-based user unwinding: the program walks user stacks with the
+  // rows loaded through the UnwindMapWriter interface instead of
+  // bpf_get_stack; unwind_rows sizes the row array (the memory cap).
+  bool use_tables = false;
+  uint32_t unwind_rows = 0;
 };
 
 struct BpfSamplerStats {
@@ -35,9 +41,11 @@ struct BpfSamplerStats {
   uint64_t lost = 0;
   uint64_t user_failed = 0;
   uint64_t counter_read_failed = 0;
+  uint64_t unwind_table_frames = 0;
+  uint64_t unwind_fp_frames = 0;
 };
 
-class BpfSampler {
+class BpfSampler : public UnwindMapWriter {
  public:
   using RecordFn = std::function<void(absl::Span<const uint8_t>)>;
 
@@ -45,7 +53,7 @@ class BpfSampler {
   // PermissionDenied naming the capabilities needed.
   static absl::StatusOr<std::unique_ptr<BpfSampler>> Load(const BpfSamplerOptions& options,
                                                           RecordFn on_record);
-  ~BpfSampler();
+  ~BpfSampler() override;
   BpfSampler(const BpfSampler&) = delete;
   BpfSampler& operator=(const BpfSampler&) = delete;
 
@@ -62,9 +70,18 @@ class BpfSampler {
   void DetachAll();
   // Waits up to timeout_ms for a wakeup, then consumes everything queued.
   absl::Status Poll(int timeout_ms);
+  // An fd that polls readable when the ring has woken its reader.
+  int epoll_fd() const;
   // Consumes everything queued without waiting.
   absl::Status Drain();
   absl::StatusOr<BpfSamplerStats> ReadStats() const;
+
+  // UnwindMapWriter: the table unwinder's maps (use_tables only).
+  uint32_t row_capacity() const override { return rows_ != nullptr ? options_.unwind_rows : 0; }
+  void WriteRows(uint32_t first, absl::Span<const rp_unwind_row> rows) override;
+  absl::Status WriteBin(uint32_t slot, const rp_unwind_bin& bin) override;
+  absl::Status WriteProcMaps(uint32_t tgid, const rp_proc_maps& maps) override;
+  absl::Status DeleteProcMaps(uint32_t tgid) override;
 
  private:
   BpfSampler() = default;
@@ -72,6 +89,8 @@ class BpfSampler {
   struct sampler* skel_ = nullptr;
   struct ring_buffer* ring_ = nullptr;
   std::vector<struct bpf_link*> links_;
+  rp_unwind_row* rows_ = nullptr;  // the mmap'ed unwind_rows array
+  size_t rows_bytes_ = 0;
   BpfSamplerOptions options_;
   RecordFn on_record_;
 };

@@ -17,6 +17,7 @@ namespace ringprof::collector {
 void ProcessMapTracker::AddMapping(formats::Mapping m) {
   m.id = static_cast<uint32_t>(mappings_.size() + 1);
   pids_[m.pid].mappings.push_back(static_cast<uint32_t>(mappings_.size()));
+  changed_pids_.push_back(m.pid);
   mappings_.push_back(std::move(m));
 }
 
@@ -25,6 +26,7 @@ void ProcessMapTracker::StartGeneration(uint32_t pid, uint64_t time_ns, uint32_t
   auto at = std::upper_bound(gens.begin(), gens.end(), time_ns,
                              [](uint64_t t, const Generation& g) { return t < g.time_ns; });
   gens.insert(at, Generation{time_ns, parent});
+  changed_pids_.push_back(pid);
 }
 
 const std::string& ProcessMapTracker::BuildIdFor(const std::string& path) {
@@ -70,6 +72,7 @@ void ProcessMapTracker::Apply(const SidebandRecord& r) {
     case Kind::kExit:
       new_tasks_.push_back(
           {formats::TaskEventKind::kExit, r.time_ns, r.pid, r.tid, r.ppid, r.ptid, {}});
+      if (r.pid == r.tid) exited_pids_.push_back(r.pid);
       return;
     default:
       return;
@@ -138,6 +141,55 @@ const formats::Mapping* ProcessMapTracker::Find(uint32_t pid, uint64_t time_ns, 
   }
   return best;
 }
+
+void ProcessMapTracker::CollectMappings(uint32_t pid, uint64_t time_ns, int depth,
+                                        std::vector<const formats::Mapping*>* out) const {
+  auto it = pids_.find(pid);
+  if (it == pids_.end() || depth > 64) return;
+  const PidState& st = it->second;
+  auto g = std::upper_bound(st.generations.begin(), st.generations.end(), time_ns,
+                            [](uint64_t t, const Generation& x) { return t < x.time_ns; });
+  const Generation* gen = g != st.generations.begin() ? &*(g - 1) : nullptr;
+  const uint64_t floor = gen != nullptr ? gen->time_ns : 0;
+  auto overlaps = [](const formats::Mapping* a, const formats::Mapping* b) {
+    return a->start < b->end && b->start < a->end;
+  };
+  std::vector<const formats::Mapping*> own;
+  // Newest first, so that a mapping replaced by a later one is skipped.
+  for (auto idx = st.mappings.rbegin(); idx != st.mappings.rend(); ++idx) {
+    const formats::Mapping* m = &mappings_[*idx];
+    if (m->time_ns > time_ns || m->time_ns < floor) continue;
+    if (std::none_of(own.begin(), own.end(), [&](auto* o) { return overlaps(o, m); })) {
+      own.push_back(m);
+    }
+  }
+  if (gen != nullptr && gen->parent != 0 && gen->parent != pid) {
+    std::vector<const formats::Mapping*> inherited;
+    CollectMappings(gen->parent, gen->time_ns, depth + 1, &inherited);
+    for (const formats::Mapping* m : inherited) {
+      if (std::none_of(own.begin(), own.end(), [&](auto* o) { return overlaps(o, m); })) {
+        own.push_back(m);
+      }
+    }
+  }
+  out->insert(out->end(), own.begin(), own.end());
+}
+
+std::vector<const formats::Mapping*> ProcessMapTracker::CurrentMappings(uint32_t pid) const {
+  std::vector<const formats::Mapping*> out;
+  CollectMappings(pid, UINT64_MAX, 0, &out);
+  std::sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->start < b->start; });
+  return out;
+}
+
+std::vector<uint32_t> ProcessMapTracker::TakeChangedPids() {
+  std::vector<uint32_t> out = std::exchange(changed_pids_, {});
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<uint32_t> ProcessMapTracker::TakeExitedPids() { return std::exchange(exited_pids_, {}); }
 
 formats::UserFrame ProcessMapTracker::Resolve(uint32_t pid, uint64_t time_ns, uint64_t addr) const {
   const formats::Mapping* m = Find(pid, time_ns, addr, 0);

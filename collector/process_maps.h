@@ -54,6 +54,15 @@ class ProcessMapTracker {
 
   size_t mapping_count() const { return mappings_.size(); }
 
+  // The executable mappings in force in `pid` now (its newest generation,
+  // plus what it inherited at fork and did not replace), sorted by start,
+  // not overlapping: what the BPF table unwinder needs per process.
+  std::vector<const formats::Mapping*> CurrentMappings(uint32_t pid) const;
+  // Processes whose address space changed (a mapping, an exec, a fork), and
+  // processes that exited, since the last call.
+  std::vector<uint32_t> TakeChangedPids();
+  std::vector<uint32_t> TakeExitedPids();
+
  private:
   // The start of a generation: an exec (parent 0) or a fork from `parent`.
   struct Generation {
@@ -67,6 +76,8 @@ class ProcessMapTracker {
   void AddMapping(formats::Mapping m);
   void StartGeneration(uint32_t pid, uint64_t time_ns, uint32_t parent);
   const formats::Mapping* Find(uint32_t pid, uint64_t time_ns, uint64_t addr, int depth) const;
+  void CollectMappings(uint32_t pid, uint64_t time_ns, int depth,
+                       std::vector<const formats::Mapping*>* out) const;
   const std::string& BuildIdFor(const std::string& path);
 
   std::vector<formats::Mapping> mappings_;
@@ -74,6 +85,8 @@ class ProcessMapTracker {
   std::vector<formats::TaskEvent> new_tasks_;
   absl::flat_hash_map<uint32_t, PidState> pids_;
   absl::flat_hash_map<std::string, std::string> build_ids_;  // path -> raw build-id
+  std::vector<uint32_t> changed_pids_;
+  std::vector<uint32_t> exited_pids_;
 };
 
 }  // namespace ringprof::collector

@@ -2,6 +2,7 @@
 
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,10 +17,12 @@
 #include <memory>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/scoped_fd.h"
 #include "base/status_macros.h"
 #include "collector/bpf/sample_record.h"
 #include "collector/bpf_sampler.h"
@@ -29,6 +32,7 @@
 #include "collector/process_maps.h"
 #include "collector/sideband.h"
 #include "collector/target.h"
+#include "collector/unwind_tables.h"
 
 namespace ringprof::collector {
 namespace {
@@ -133,6 +137,16 @@ class Session {
   }
   void OnBpfRecord(absl::Span<const uint8_t> bytes);
   void DrainSideband();
+  // Publishes changed address spaces to the BPF table unwinder.
+  void UpdateUnwindTables();
+  // Waits up to timeout_ms for the BPF ring or (table modes) a side-band
+  // ring to wake us, then drains the BPF ring.
+  absl::Status Wait(int timeout_ms);
+  void Warn(const std::string& message);
+  bool tables() const {
+    return opt_.call_graph == CallGraphMode::kAuto || opt_.call_graph == CallGraphMode::kSframe ||
+           opt_.call_graph == CallGraphMode::kEhFrame;
+  }
   void ResolvePending();
   absl::Status Flush(bool force);
 
@@ -148,6 +162,8 @@ class Session {
   std::deque<PerfEvent> events_;                   // sampling + side-band events (stable addresses)
   std::vector<PerfRing> rings_;                    // one side-band ring per CPU
   ProcessMapTracker tracker_;
+  std::unique_ptr<UnwindTables> unwind_;
+  ScopedFd epoll_;  // table modes: BPF ring + side-band rings
   // BPF records not yet resolved, back to back in one buffer (no
   // allocation per sample once it has grown), with their [offset, size).
   std::vector<uint8_t> pending_bytes_;
@@ -179,6 +195,13 @@ absl::Status Session::OpenEvents(const std::vector<pid_t>& tids, bool per_task, 
   da.comm = 1;
   da.comm_exec = 1;
   da.task = 1;
+  if (tables()) {
+    // Wake the reader at every side-band record, so that a new mapping's
+    // unwind table is loaded within milliseconds, not at the next 100 ms
+    // drain: samples taken before that fall back to frame pointers.
+    da.watermark = 1;
+    da.wakeup_watermark = 1;
+  }
   for (perf_event_attr* a : {&sa, &da}) {
     a->inherit = per_task ? 1 : 0;
     a->disabled = at_exec ? 1 : 0;
@@ -219,6 +242,13 @@ absl::Status Session::OpenEvents(const std::vector<pid_t>& tids, bool per_task, 
         ASSIGN_OR_RETURN(PerfRing ring, PerfRing::Map(d, kSidebandPages));
         rings_.push_back(std::move(ring));
         ring_owner = &d;
+        if (epoll_.valid()) {
+          epoll_event ev{};
+          ev.events = EPOLLIN;
+          if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, d.fd(), &ev) != 0) {
+            return LastErrnoStatus("watching a side-band ring");
+          }
+        }
       } else {
         RETURN_IF_ERROR(d.SetOutput(*ring_owner));
       }
@@ -319,6 +349,31 @@ void Session::DrainSideband() {
   }
 }
 
+void Session::Warn(const std::string& message) {
+  if (!opt_.quiet) fprintf(stderr, "ringprof record: warning: %s\n", message.c_str());
+}
+
+void Session::UpdateUnwindTables() {
+  std::vector<uint32_t> changed = tracker_.TakeChangedPids();
+  std::vector<uint32_t> exited = tracker_.TakeExitedPids();
+  if (!unwind_) return;
+  for (uint32_t pid : changed) {
+    if (absl::Status s = unwind_->UpdateProcess(pid, tracker_.CurrentMappings(pid)); !s.ok()) {
+      Warn(absl::StrCat("unwind tables of process ", pid, ": ", s.message()));
+    }
+  }
+  for (uint32_t pid : exited) (void)unwind_->RemoveProcess(pid);
+}
+
+absl::Status Session::Wait(int timeout_ms) {
+  if (!epoll_.valid()) return sampler_->Poll(timeout_ms);
+  epoll_event ev[8];
+  if (epoll_wait(epoll_.get(), ev, 8, timeout_ms) < 0 && errno != EINTR) {
+    return LastErrnoStatus("waiting for the rings");
+  }
+  return sampler_->Drain();
+}
+
 void Session::ResolvePending() {
   for (const auto& [offset, size] : pending_) {
     const absl::Span<const uint8_t> raw(pending_bytes_.data() + offset, size);
@@ -350,6 +405,12 @@ void Session::ResolvePending() {
       ++loss_.user_stack_failed;
     }
     if (s.flags & RP_SAMPLE_KERNEL_FAILED) out.flags |= formats::kSampleKernelStackFailed;
+    if (s.user_methods & RP_UNWOUND_SFRAME) out.flags |= formats::kSampleUnwoundSframe;
+    if (s.user_methods & RP_UNWOUND_EHFRAME) out.flags |= formats::kSampleUnwoundEhFrame;
+    if (s.user_methods & RP_UNWOUND_FP) out.flags |= formats::kSampleUnwoundFp;
+    if (!tables() && nu > 0) out.flags |= formats::kSampleUnwoundFp;  // bpf_get_stack
+    out.flags |= (static_cast<uint32_t>(s.user_stop) << formats::kSampleStopShift) &
+                 formats::kSampleStopMask;
     out.kernel_ips.assign(s.ips, s.ips + nk);
     out.user_frames.reserve(nu);
     // A zero return address ends some frame-pointer chains; it is the end
@@ -424,6 +485,9 @@ absl::StatusOr<RecordSummary> Session::Run() {
   if (opt_.frequency && opt_.period) return absl::InvalidArgumentError("give -F or -c, not both");
   if (opt_.frequency && *opt_.frequency == 0) return absl::InvalidArgumentError("-F must be > 0");
   if (opt_.period && *opt_.period == 0) return absl::InvalidArgumentError("-c must be > 0");
+  if (opt_.call_graph == CallGraphMode::kDwarf) {
+    return absl::UnimplementedError("--call-graph dwarf is not available in this build yet");
+  }
   ASSIGN_OR_RETURN(spec_, ParseEventSpec(opt_.event));
   for (const std::string& c : opt_.counters) {
     ASSIGN_OR_RETURN(EventSpec cs, ParseEventSpec(c));
@@ -455,8 +519,28 @@ absl::StatusOr<RecordSummary> Session::Run() {
   int possible = libbpf_num_possible_cpus();
   if (possible <= 0) return ErrnoStatus(-possible, "counting possible CPUs");
   bo.n_cpus = static_cast<uint32_t>(possible);
+  if (tables()) {
+    bo.use_tables = true;
+    const uint64_t rows = opt_.unwind_mem_bytes / sizeof(rp_unwind_row);
+    if (rows < 1024) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--unwind-mem ", opt_.unwind_mem_bytes, " is too small; give at least 8K"));
+    }
+    bo.unwind_rows = static_cast<uint32_t>(std::min<uint64_t>(rows, 1u << 30));
+  }
   ASSIGN_OR_RETURN(sampler_,
                    BpfSampler::Load(bo, [this](absl::Span<const uint8_t> b) { OnBpfRecord(b); }));
+  if (tables()) {
+    unwind_ = std::make_unique<UnwindTables>(opt_.call_graph, sampler_.get(),
+                                             [this](const std::string& m) { Warn(m); });
+    epoll_ = ScopedFd(epoll_create1(EPOLL_CLOEXEC));
+    if (!epoll_.valid()) return LastErrnoStatus("creating an epoll set");
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, sampler_->epoll_fd(), &ev) != 0) {
+      return LastErrnoStatus("watching the BPF ring");
+    }
+  }
 
   std::optional<ChildProcess> child;
   std::vector<pid_t> tids;
@@ -492,6 +576,7 @@ absl::StatusOr<RecordSummary> Session::Run() {
       }
     }
   }
+  UpdateUnwindTables();
 
   // Created only now, so that a failure above leaves an existing file alone.
   ASSIGN_OR_RETURN(writer_, formats::RecordingWriter::Create(opt_.output));
@@ -541,6 +626,27 @@ absl::StatusOr<RecordSummary> Session::Run() {
   last_flush_ns_ = start_ns;
   RETURN_IF_ERROR(Flush(true));
 
+  if (child && unwind_) {
+    // Tables for what the command maps first (its executable, the dynamic
+    // loader, the C library), built now rather than after exec, so its
+    // first samples do not fall back to frame pointers while they build.
+    // Keyed by build-id: if the command uses another libc, it is simply
+    // built when that one is mapped.
+    absl::StatusOr<std::string> exe = ResolveCommand(opt_.command[0]);
+    if (exe.ok()) unwind_->Preload(*exe);
+    if (absl::StatusOr<std::string> self = ReadWholeFile("/proc/self/maps"); self.ok()) {
+      for (absl::string_view line : absl::StrSplit(*self, '\n', absl::SkipEmpty())) {
+        size_t slash = line.find('/');
+        if (slash == absl::string_view::npos || line.find(" r-xp ") == absl::string_view::npos) {
+          continue;
+        }
+        absl::string_view path = line.substr(slash);
+        if (absl::StrContains(path, "/libc.so.") || absl::StrContains(path, "/ld-linux")) {
+          unwind_->Preload(std::string(path));
+        }
+      }
+    }
+  }
   if (child) {
     if (absl::Status s = child->Start(); !s.ok()) {
       writer_.reset();
@@ -555,12 +661,13 @@ absl::StatusOr<RecordSummary> Session::Run() {
       opt_.duration_s > 0 ? start_ns + static_cast<uint64_t>(opt_.duration_s * 1e9) : 0;
   bool interrupted = false;
   while (true) {
-    absl::Status s = sampler_->Poll(100);
+    absl::Status s = Wait(100);
     if (!s.ok()) {
       record_error_ = s;
       break;
     }
     DrainSideband();
+    UpdateUnwindTables();
     ResolvePending();
     if (absl::Status f = Flush(false); !f.ok()) {
       record_error_ = f;
@@ -594,6 +701,14 @@ absl::StatusOr<RecordSummary> Session::Run() {
 
   absl::StatusOr<BpfSamplerStats> st = sampler_->ReadStats();
   if (st.ok()) loss_.lost_samples = st->lost;
+  if (unwind_) {
+    const UnwindTableStats& u = unwind_->stats();
+    loss_.unwind_tables_loaded = u.tables_loaded;
+    loss_.unwind_tables_evicted = u.tables_evicted;
+    loss_.unwind_rows_evicted = u.rows_evicted;
+    loss_.unwind_binaries_without_table = u.binaries_without_table;
+    loss_.unwind_tables_too_big = u.tables_too_big;
+  }
   if (!record_error_.ok()) {
     // Keep what was recorded: flush and finish, then report the error.
     (void)Flush(true);
@@ -614,6 +729,12 @@ absl::StatusOr<RecordSummary> Session::Run() {
   sum.requested_hz = opt_.period ? 0 : opt_.frequency.value_or(999);
   sum.counters = counter_totals_;
   sum.counters_grouped = counters_grouped_;
+  sum.call_graph = opt_.call_graph;
+  if (unwind_) sum.unwind = unwind_->stats();
+  if (st.ok()) {
+    sum.unwind_table_frames = st->unwind_table_frames;
+    sum.unwind_fp_frames = st->unwind_fp_frames;
+  }
   if (child) {
     sum.command_ran = true;
     sum.command_status = child->wait_status();

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "collector/unwind_tables.h"
 #include "formats/recording.h"
 
 namespace ringprof::collector {
@@ -50,6 +51,10 @@ struct RecordOptions {
   std::string output = "ringprof.rpf";
   double duration_s = 0;  // 0: until the target exits or a signal
   uint32_t ring_mib = 16;
+  // --call-graph: how user stacks are walked (unwind_tables.h).
+  CallGraphMode call_graph = CallGraphMode::kAuto;
+  // --unwind-mem: the cap on unwind table rows loaded into BPF maps.
+  uint64_t unwind_mem_bytes = 32ull << 20;
   bool quiet = false;
   // Set from a signal handler to stop recording.
   const std::atomic<bool>* stop = nullptr;
@@ -78,6 +83,10 @@ struct RecordSummary {
   uint64_t requested_hz = 0;
   std::vector<CounterTotal> counters;
   bool counters_grouped = true;  // false: the PMU could not hold them as one group
+  CallGraphMode call_graph = CallGraphMode::kAuto;
+  UnwindTableStats unwind;  // table-based modes
+  uint64_t unwind_table_frames = 0;  // user frames the BPF unwinder took from a table
+  uint64_t unwind_fp_frames = 0;     // ... and from frame pointers
 };
 
 absl::StatusOr<RecordSummary> Record(const RecordOptions& options);

@@ -67,6 +67,14 @@ struct ProfileSample {
   std::vector<ProfileLabel> labels;
 };
 
+// How the selected samples' user stacks were unwound (sample flags).
+struct UnwindSummary {
+  enum Method { kSframe, kEhFrame, kFp, kDwarf, kMixed, kNumMethods };
+  uint64_t by_method[kNumMethods] = {};  // samples whose frames came from one method, or several
+  uint64_t by_stop[6] = {};              // indexed by UnwindStop
+  uint64_t recorded = 0;                 // samples with any kSampleUnwound* bit
+};
+
 struct Profile {
   std::vector<ValueType> sample_types;
   std::string default_sample_type;  // a sample_types[i].type
@@ -92,6 +100,7 @@ struct Profile {
   LossStats loss;
   Damage damage;
   uint64_t unsymbolized_frames = 0;  // frames shown as binary+offset
+  UnwindSummary unwind;
 };
 
 }  // namespace ringprof::formats

@@ -500,7 +500,12 @@ bool DecodeKallsyms(Decoder& d, std::string& out) {
 bool DecodeStats(Decoder& d, LossStats& s) {
   return d.Varint(s.lost_samples) && d.Varint(s.lost_perf_records) && d.Varint(s.throttle_events) &&
          d.Varint(s.kernel_truncated) && d.Varint(s.user_truncated) &&
-         d.Varint(s.user_stack_failed) && d.Varint(s.unmapped_user_frames);
+         d.Varint(s.user_stack_failed) && d.Varint(s.unmapped_user_frames) &&
+         // Fields added later: absent in older files.
+         (d.remaining() == 0 ||
+          (d.Varint(s.unwind_tables_loaded) && d.Varint(s.unwind_tables_evicted) &&
+           d.Varint(s.unwind_rows_evicted) && d.Varint(s.unwind_binaries_without_table) &&
+           d.Varint(s.unwind_tables_too_big)));
 }
 
 bool DecodeCounterScaling(Decoder& d, std::vector<CounterScaling>& out) {
@@ -947,7 +952,9 @@ absl::Status RecordingWriter::Finish(const LossStats& loss, uint64_t end_time_ns
   ByteSink stats(scratch_, 0);
   for (uint64_t v :
        {loss.lost_samples, loss.lost_perf_records, loss.throttle_events, loss.kernel_truncated,
-        loss.user_truncated, loss.user_stack_failed, loss.unmapped_user_frames}) {
+        loss.user_truncated, loss.user_stack_failed, loss.unmapped_user_frames,
+        loss.unwind_tables_loaded, loss.unwind_tables_evicted, loss.unwind_rows_evicted,
+        loss.unwind_binaries_without_table, loss.unwind_tables_too_big}) {
     AppendVarint(stats, v);
   }
   RETURN_IF_ERROR(WriteChunk(kChunkStats, std::string_view(stats.data(), stats.size())));

@@ -94,6 +94,27 @@ inline constexpr uint32_t kSampleUserTruncated = 1u << 1;    // user stack hit t
 inline constexpr uint32_t kSampleUserStackFailed = 1u << 2;  // user stack could not be read
 inline constexpr uint32_t kSampleKernelStackFailed = 1u << 3;
 inline constexpr uint32_t kSampleInKernel = 1u << 4;  // sample hit in kernel mode
+// How the user stack was recovered: one bit per method used for some frame
+// (several bits: "mixed"). None set: not recorded (older files).
+inline constexpr uint32_t kSampleUnwoundSframe = 1u << 5;   // rows of a table from .sframe
+inline constexpr uint32_t kSampleUnwoundEhFrame = 1u << 6;  // rows of a table from .eh_frame
+inline constexpr uint32_t kSampleUnwoundFp = 1u << 7;       // frame pointers
+inline constexpr uint32_t kSampleUnwoundDwarf = 1u << 8;    // copied stack + libunwind
+inline constexpr uint32_t kSampleUnwoundMask = 0xfu << 5;
+// Why the user stack ended (bits 9-11), for table and dwarf unwinding.
+inline constexpr uint32_t kSampleStopShift = 9;
+inline constexpr uint32_t kSampleStopMask = 7u << kSampleStopShift;
+enum class UnwindStop : uint32_t {
+  kUnknown = 0,    // not recorded (frame-pointer walk by the kernel, older files)
+  kEnd = 1,        // the outermost frame was reached
+  kMiss = 2,       // no unwind information and the frame-pointer guess failed
+  kReadFault = 3,  // memory the rules pointed at was unreadable
+  kDepth = 4,      // the depth limit: truncated
+  kBadFrame = 5,   // the stack pointer did not move up: a bad rule or a loop
+};
+inline UnwindStop SampleStop(uint32_t flags) {
+  return static_cast<UnwindStop>((flags & kSampleStopMask) >> kSampleStopShift);
+}
 
 struct Sample {
   uint64_t time_ns = 0;  // CLOCK_MONOTONIC
@@ -120,6 +141,12 @@ struct LossStats {
   uint64_t user_truncated = 0;        // samples whose user stack was cut at the limit
   uint64_t user_stack_failed = 0;     // samples without a readable user stack
   uint64_t unmapped_user_frames = 0;  // user frames in no known mapping
+  // Table-based unwinding (--call-graph auto/sframe/ehframe); 0 otherwise.
+  uint64_t unwind_tables_loaded = 0;          // binary tables loaded into BPF maps
+  uint64_t unwind_tables_evicted = 0;         // evicted to stay under --unwind-mem
+  uint64_t unwind_rows_evicted = 0;           // rows of those tables
+  uint64_t unwind_binaries_without_table = 0; // no usable .sframe/.eh_frame
+  uint64_t unwind_tables_too_big = 0;         // larger than --unwind-mem
   bool operator==(const LossStats&) const = default;
 };
 

@@ -363,12 +363,29 @@ class ProfileBuilder {
     pm.has_inline_frames = it->second.functions && sym_.options().inlines;
   }
 
+  void CountUnwind(uint32_t flags) {
+    using U = formats::UnwindSummary;
+    const uint32_t methods = flags & formats::kSampleUnwoundMask;
+    if (methods == 0) return;
+    U& u = profile_.unwind;
+    ++u.recorded;
+    U::Method m = U::kMixed;
+    if (methods == formats::kSampleUnwoundSframe) m = U::kSframe;
+    if (methods == formats::kSampleUnwoundEhFrame) m = U::kEhFrame;
+    if (methods == formats::kSampleUnwoundFp) m = U::kFp;
+    if (methods == formats::kSampleUnwoundDwarf) m = U::kDwarf;
+    ++u.by_method[m];
+    const auto stop = static_cast<size_t>(formats::SampleStop(flags));
+    if (stop < std::size(u.by_stop)) ++u.by_stop[stop];
+  }
+
   void EmitSamples() {
     const size_t num_events = rec_.events.size();
     const size_t num_values = profile_.sample_types.size();
     absl::flat_hash_map<std::string, size_t> index;  // aggregation key -> sample
     std::string key;
     for (const auto& [s, comm] : selected_) {
+      CountUnwind(s->flags);
       formats::ProfileSample out;
       out.location_ids.reserve(s->kernel_ips.size() + s->user_frames.size());
       for (size_t i = 0; i < s->kernel_ips.size(); ++i) {
@@ -444,6 +461,16 @@ class ProfileBuilder {
         " user-truncated=", l.user_truncated, " user-stack-failed=", l.user_stack_failed,
         " unmapped-frames=", l.unmapped_user_frames,
         " unsymbolized-frames=", profile_.unsymbolized_frames));
+    if (const formats::UnwindSummary& u = profile_.unwind; u.recorded > 0) {
+      c.push_back(absl::StrCat(
+          "user stacks unwound by: sframe=", u.by_method[u.kSframe],
+          " eh_frame=", u.by_method[u.kEhFrame], " fp=", u.by_method[u.kFp],
+          " dwarf=", u.by_method[u.kDwarf], " mixed=", u.by_method[u.kMixed],
+          "; ended at: end=", u.by_stop[1], " table-miss=", u.by_stop[2],
+          " read-fault=", u.by_stop[3], " depth-limit=", u.by_stop[4], " bad-frame=", u.by_stop[5],
+          "; unwind tables: loaded=", l.unwind_tables_loaded, " evicted=", l.unwind_tables_evicted,
+          " without-table=", l.unwind_binaries_without_table));
+    }
     if (!kernel_symbols_error_.empty())
       c.push_back(absl::StrCat("kernel frames not symbolized: ", kernel_symbols_error_));
     for (const std::string& m : rec_.damage.messages)

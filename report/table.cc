@@ -86,6 +86,42 @@ std::string FormatDerived(const DerivedColumn& c, std::optional<double> v) {
   return c.percent ? absl::StrFormat("%.2f%%", 100 * *v) : absl::StrFormat("%.2f", *v);
 }
 
+std::string Share(uint64_t n, uint64_t total) {
+  return absl::StrFormat("%.1f%%", total == 0 ? 0.0 : 100.0 * static_cast<double>(n) /
+                                                           static_cast<double>(total));
+}
+
+// How user stacks were unwound, and why they ended: lines for the summary.
+template <typename LineFn>
+void AppendUnwindSummary(const formats::Profile& p, LineFn& line) {
+  const formats::UnwindSummary& u = p.unwind;
+  if (u.recorded > 0) {
+    static constexpr const char* kMethods[] = {"sframe", "eh_frame", "fp", "dwarf", "mixed"};
+    std::vector<std::string> parts;
+    for (size_t i = 0; i < std::size(kMethods); ++i) {
+      if (u.by_method[i] > 0)
+        parts.push_back(absl::StrCat(kMethods[i], " ", Share(u.by_method[i], u.recorded)));
+    }
+    line("User stacks unwound by",
+         absl::StrCat(absl::StrJoin(parts, ", "), " (", u.recorded, " samples)"));
+    static constexpr const char* kStops[] = {"", "end", "table miss", "read fault", "depth limit",
+                                             "bad frame"};
+    std::vector<std::string> stops;
+    for (size_t i = 1; i < std::size(kStops); ++i) {
+      if (u.by_stop[i] > 0) stops.push_back(absl::StrCat(kStops[i], " ", u.by_stop[i]));
+    }
+    if (!stops.empty()) line("User stacks ended at", absl::StrJoin(stops, ", "));
+  }
+  const formats::LossStats& l = p.loss;
+  if (l.unwind_tables_loaded > 0 || l.unwind_binaries_without_table > 0) {
+    line("Unwind tables", absl::StrCat(l.unwind_tables_loaded, " loaded, ",
+                                       l.unwind_tables_evicted, " evicted (",
+                                       l.unwind_rows_evicted, " rows), ",
+                                       l.unwind_binaries_without_table, " binaries without one, ",
+                                       l.unwind_tables_too_big, " over --unwind-mem"));
+  }
+}
+
 void AppendCounterSummary(const formats::Profile& p, std::string& out) {
   if (p.counter_types.empty() && p.sample_types.size() < 2) return;
   std::vector<int64_t> sums(p.sample_types.size(), 0);
@@ -380,6 +416,7 @@ std::string FormatSummary(const formats::Profile& p) {
   line("User stack failures", p.loss.user_stack_failed);
   line("Unmapped frames", p.loss.unmapped_user_frames);
   line("Unsymbolized frames", p.unsymbolized_frames);
+  AppendUnwindSummary(p, line);
   if (p.damage.empty()) {
     line("File damage", std::string("none"));
   } else {

@@ -34,32 +34,64 @@ bool FindBuildIdNote(Elf_Data* data, std::string* out) {
   return false;
 }
 
-}  // namespace
+// An ELF file opened read-only; the fd outlives the Elf handle's use.
+struct OpenedElf {
+  ScopedFd fd;
+  std::unique_ptr<Elf, ElfCloser> elf;
+};
 
-absl::StatusOr<std::string> ReadGnuBuildId(const std::string& path) {
+absl::StatusOr<OpenedElf> OpenElf(const std::string& path) {
   elf_version(EV_CURRENT);
-  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return LastErrnoStatus(absl::StrCat("opening ", path));
-  std::unique_ptr<Elf, ElfCloser> elf(elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr));
-  if (!elf || elf_kind(elf.get()) != ELF_K_ELF) {
+  OpenedElf o;
+  o.fd = ScopedFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!o.fd.valid()) return LastErrnoStatus(absl::StrCat("opening ", path));
+  o.elf.reset(elf_begin(o.fd.get(), ELF_C_READ_MMAP, nullptr));
+  if (!o.elf || elf_kind(o.elf.get()) != ELF_K_ELF) {
     return absl::InvalidArgumentError(absl::StrCat(path, " is not an ELF file"));
   }
-  std::string id;
+  return o;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<LoadSegment>> ReadLoadSegments(const std::string& path) {
+  ASSIGN_OR_RETURN(OpenedElf opened, OpenElf(path));
+  Elf* elf = opened.elf.get();
+  std::vector<LoadSegment> out;
   size_t phnum = 0;
-  if (elf_getphdrnum(elf.get(), &phnum) == 0) {
+  if (elf_getphdrnum(elf, &phnum) == 0) {
     for (size_t i = 0; i < phnum; ++i) {
       GElf_Phdr phdr;
-      if (gelf_getphdr(elf.get(), static_cast<int>(i), &phdr) == nullptr ||
+      if (gelf_getphdr(elf, static_cast<int>(i), &phdr) == nullptr ||
+          phdr.p_type != PT_LOAD) {
+        continue;
+      }
+      out.push_back({phdr.p_offset, phdr.p_vaddr, phdr.p_filesz, (phdr.p_flags & PF_X) != 0});
+    }
+  }
+  if (out.empty()) return absl::InvalidArgumentError(absl::StrCat(path, " has no PT_LOAD segment"));
+  return out;
+}
+
+absl::StatusOr<std::string> ReadGnuBuildId(const std::string& path) {
+  ASSIGN_OR_RETURN(OpenedElf opened, OpenElf(path));
+  Elf* elf = opened.elf.get();
+  std::string id;
+  size_t phnum = 0;
+  if (elf_getphdrnum(elf, &phnum) == 0) {
+    for (size_t i = 0; i < phnum; ++i) {
+      GElf_Phdr phdr;
+      if (gelf_getphdr(elf, static_cast<int>(i), &phdr) == nullptr ||
           phdr.p_type != PT_NOTE) {
         continue;
       }
-      Elf_Data* data = elf_getdata_rawchunk(elf.get(), phdr.p_offset, phdr.p_filesz, ELF_T_NHDR);
+      Elf_Data* data = elf_getdata_rawchunk(elf, phdr.p_offset, phdr.p_filesz, ELF_T_NHDR);
       if (data != nullptr && FindBuildIdNote(data, &id)) return id;
     }
   }
   // Separate debuginfo files may have no program headers: try sections.
   Elf_Scn* scn = nullptr;
-  while ((scn = elf_nextscn(elf.get(), scn)) != nullptr) {
+  while ((scn = elf_nextscn(elf, scn)) != nullptr) {
     GElf_Shdr shdr;
     if (gelf_getshdr(scn, &shdr) == nullptr || shdr.sh_type != SHT_NOTE) continue;
     Elf_Data* data = elf_getdata(scn, nullptr);

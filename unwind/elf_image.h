@@ -4,7 +4,9 @@
 #ifndef RINGPROF_UNWIND_ELF_IMAGE_H_
 #define RINGPROF_UNWIND_ELF_IMAGE_H_
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -13,6 +15,19 @@ namespace ringprof::unwind {
 // Raw bytes of the NT_GNU_BUILD_ID note; NotFound when the file has none,
 // InvalidArgument when it is not ELF.
 absl::StatusOr<std::string> ReadGnuBuildId(const std::string& path);
+
+// A PT_LOAD program header: how file offsets map to ELF virtual addresses,
+// which is what turns a runtime PC into a table PC (unwind_table.h).
+struct LoadSegment {
+  uint64_t offset = 0;  // p_offset
+  uint64_t vaddr = 0;   // p_vaddr
+  uint64_t filesz = 0;  // p_filesz
+  bool executable = false;
+};
+
+// The PT_LOAD headers of an ELF file; InvalidArgument when it is not ELF or
+// has none.
+absl::StatusOr<std::vector<LoadSegment>> ReadLoadSegments(const std::string& path);
 
 }  // namespace ringprof::unwind
 

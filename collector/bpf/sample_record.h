@@ -16,12 +16,18 @@ typedef __u8 rp_u8;
 typedef __u16 rp_u16;
 typedef __u32 rp_u32;
 typedef __u64 rp_u64;
+typedef __s8 rp_s8;
+typedef __s16 rp_s16;
+typedef __s64 rp_s64;
 #else
 #include <stdint.h>
 typedef uint8_t rp_u8;
 typedef uint16_t rp_u16;
 typedef uint32_t rp_u32;
 typedef uint64_t rp_u64;
+typedef int8_t rp_s8;
+typedef int16_t rp_s16;
+typedef int64_t rp_s64;
 #endif
 
 /* Depth limit for each of the kernel and the user stack. It matches the
@@ -44,6 +50,81 @@ enum rp_record_type {
 #define RP_SAMPLE_USER_FAILED (1u << 3)      /* bpf_get_stack(user) returned an error */
 #define RP_SAMPLE_KERNEL_FAILED (1u << 4)    /* bpf_get_stack(kernel) returned an error */
 
+/* rp_sample.user_methods: how the user frames were recovered (table-based
+ * unwinding; 0 when bpf_get_stack walked frame pointers). */
+#define RP_UNWOUND_SFRAME (1u << 0)  /* a row of a table made from .sframe */
+#define RP_UNWOUND_EHFRAME (1u << 1) /* a row of a table made from .eh_frame */
+#define RP_UNWOUND_FP (1u << 2)      /* frame-pointer fallback (no table row) */
+
+/* rp_sample.user_stop: why the table unwinder stopped. */
+enum rp_unwind_stop {
+  RP_STOP_NONE = 0,       /* not table-unwound */
+  RP_STOP_END = 1,        /* outermost frame reached (RA undefined, or FP/RA 0) */
+  RP_STOP_MISS = 2,       /* no table row and the frame-pointer guess failed */
+  RP_STOP_READ_FAULT = 3, /* a table said where the RA is but it was unreadable */
+  RP_STOP_DEPTH = 4,      /* RP_MAX_STACK_DEPTH frames: truncated */
+  RP_STOP_BAD_FRAME = 5,  /* the stack pointer did not move up: a loop or bad rule */
+};
+
+/* Unwind tables in BPF maps. Each binary's rows are a contiguous range of
+ * the "unwind_rows" array, sorted by pc, in the slot of "unwind_bins" the
+ * collector gave it; each process has a sorted list of its mappings that
+ * have a table ("proc_maps", keyed by tgid). See collector/unwind_tables.h. */
+#define RP_MAX_BINS 4096
+#define RP_MAX_PROC_MAPS 128 /* power of two */
+
+/* Row kinds (rp_unwind_row.kind & RP_ROW_KIND_MASK): the rules of
+ * unwind/unwind_table.h. */
+#define RP_ROW_NOINFO 0
+#define RP_ROW_SP 1          /* CFA = SP + cfa_offset */
+#define RP_ROW_FP 2          /* CFA = FP + cfa_offset */
+#define RP_ROW_UNDEFINED 3   /* outermost frame */
+#define RP_ROW_UNSUPPORTED 4 /* fall back to frame pointers */
+#define RP_ROW_KIND_MASK 7
+#define RP_ROW_FP_SAVED 8 /* FP = *(CFA + 8 * fp_offset8); RA is always *(CFA - 8) */
+
+struct rp_unwind_row {
+  rp_u32 pc; /* ELF virtual address - the binary's pc_base */
+  rp_s16 cfa_offset;
+  rp_u8 kind;
+  rp_s8 fp_offset8;
+};
+
+struct rp_unwind_bin {
+  rp_u64 pc_base;    /* ELF virtual address of row pc 0 */
+  rp_u32 row_start;  /* first row in "unwind_rows" */
+  rp_u32 row_count;  /* 0: slot free or evicted */
+  rp_u32 generation; /* bumped when the slot is reused */
+  rp_u32 source;     /* RP_UNWOUND_SFRAME or RP_UNWOUND_EHFRAME */
+};
+
+struct rp_map_entry {
+  rp_u64 start; /* runtime address range [start, end) */
+  rp_u64 end;
+  rp_u64 bias; /* ELF virtual address = runtime address - bias */
+  rp_u32 bin;  /* slot in "unwind_bins" */
+  rp_u32 generation;
+};
+
+struct rp_proc_maps {
+  rp_u32 count; /* entries, sorted by start, not overlapping */
+  rp_u32 pad;
+  struct rp_map_entry entries[RP_MAX_PROC_MAPS];
+};
+
+/* The table unwinder's registers and progress (per-CPU map "unwind_state"). */
+struct rp_unwind_state {
+  rp_u64 pc;
+  rp_u64 sp;
+  rp_u64 fp;
+  rp_u32 n;  /* frames written */
+  rp_u32 nk; /* kernel frames before them in rp_sample.ips */
+  rp_u32 methods;
+  rp_u32 stop;
+  rp_u32 tgid;
+  rp_u32 pad;
+};
+
 struct rp_record_header {
   rp_u32 type; /* enum rp_record_type */
   rp_u32 size; /* bytes of the whole record, header included */
@@ -64,6 +145,10 @@ struct rp_sample {
   rp_u16 n_user;
   rp_u16 n_counters; /* valid entries of the three counter arrays */
   rp_u16 event_index;
+  rp_u8 user_methods; /* RP_UNWOUND_* bits */
+  rp_u8 user_stop;    /* enum rp_unwind_stop */
+  rp_u16 pad0;
+  rp_u32 pad1;
   /* Per counter, since this task's previous sample: the raw count, and the
    * time the counter was enabled and actually running (they differ when the
    * PMU multiplexes; user space scales by enabled/running). */
@@ -87,6 +172,8 @@ struct rp_cpu_stats {
   rp_u64 lost;                /* bpf_ringbuf_output failed: ring full */
   rp_u64 user_failed;         /* user stack unreadable */
   rp_u64 counter_read_failed; /* bpf_perf_event_read_value failed */
+  rp_u64 unwind_table_frames; /* user frames recovered with a table row */
+  rp_u64 unwind_fp_frames;    /* user frames recovered by frame-pointer fallback */
 };
 
 #endif

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The sample program: runs on every overflow of the sampling perf event
  * (attached per CPU or per task), captures the kernel stack and the user
- * stack (walked with frame pointers by the kernel's bpf_get_stack), and
- * appends a struct rp_sample to the ring buffer.
+ * stack, and appends a struct rp_sample to the ring buffer.
+ *
+ * User stacks are walked either by the kernel with frame pointers
+ * (bpf_get_stack, --call-graph fp) or by the table unwinder below, which
+ * reads the unwind rows user space loaded from .sframe / .eh_frame and falls
+ * back to frame pointers for PCs without a row.
  *
  * Wakeups are batched: the reader is only woken when at least
  * `wakeup_bytes` are waiting; otherwise it drains on its own timer. Waking
@@ -23,6 +27,8 @@ const volatile rp_u32 event_index = 0;
  * index counter * n_cpus + cpu (opened per CPU by user space). */
 const volatile rp_u32 n_counters = 0;
 const volatile rp_u32 n_cpus = 1;
+/* 1: unwind user stacks with the tables in unwind_rows. */
+const volatile rp_u32 use_tables = 0;
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -65,6 +71,37 @@ struct {
   __type(key, rp_u32);
   __type(value, struct rp_counter_reading);
 } task_acc SEC(".maps");
+
+/* Unwind tables (layouts in sample_record.h). */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_MMAPABLE);
+  __uint(max_entries, 1); /* sized from --unwind-mem before load */
+  __type(key, rp_u32);
+  __type(value, struct rp_unwind_row);
+} unwind_rows SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, RP_MAX_BINS);
+  __type(key, rp_u32);
+  __type(value, struct rp_unwind_bin);
+} unwind_bins SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, 16384);
+  __type(key, rp_u32);
+  __type(value, struct rp_proc_maps);
+} proc_maps SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, rp_u32);
+  __type(value, struct rp_unwind_state);
+} unwind_state SEC(".maps");
 
 #define STACK_BYTES (RP_MAX_STACK_DEPTH * sizeof(rp_u64))
 #define HEADER_BYTES (sizeof(struct rp_sample) - sizeof(((struct rp_sample*)0)->ips))
@@ -160,6 +197,172 @@ static __always_inline void sample_counters(struct rp_sample* s, struct rp_cpu_s
   __builtin_memcpy(snap, now, sizeof(*snap));
 }
 
+/* What one unwinding step works on; passed to the bpf_loop callback on the
+ * stack (the state itself lives in per-CPU maps: the BPF stack is small). */
+struct unwind_ctx {
+  struct rp_sample* s;
+  struct rp_unwind_state* st;
+  struct rp_proc_maps* pm; /* NULL: the process has no table-backed mapping */
+  struct rp_cpu_stats* stats;
+};
+
+/* The row in force at `pc` (a runtime address), or NULL (no mapping with a
+ * table, evicted table, or a PC before the first row). *source gets the
+ * table's RP_UNWOUND_* bit. */
+static __always_inline struct rp_unwind_row* find_row(struct rp_proc_maps* pm, rp_u64 pc,
+                                                       rp_u32* source) {
+  if (!pm) return 0;
+  rp_u32 n = pm->count;
+  if (n == 0 || n > RP_MAX_PROC_MAPS) return 0;
+  /* Last mapping with start <= pc. */
+  rp_u32 lo = 0;
+  for (int i = 0; i < 8; i++) {
+    if (n <= 1) break;
+    rp_u32 half = n / 2;
+    rp_u32 mid = (lo + half) & (RP_MAX_PROC_MAPS - 1);
+    if (pm->entries[mid].start <= pc) lo = mid;
+    n -= half;
+  }
+  struct rp_map_entry* e = &pm->entries[lo & (RP_MAX_PROC_MAPS - 1)];
+  if (pc < e->start || pc >= e->end) return 0;
+  rp_u32 slot = e->bin;
+  struct rp_unwind_bin* bin = bpf_map_lookup_elem(&unwind_bins, &slot);
+  if (!bin || bin->row_count == 0 || bin->generation != e->generation) return 0;
+  rp_u64 vaddr = pc - e->bias;
+  if (vaddr < bin->pc_base || vaddr - bin->pc_base > 0xffffffffull) return 0;
+  rp_u32 off = (rp_u32)(vaddr - bin->pc_base);
+  /* Last row with row.pc <= off, in [row_start, row_start + row_count). */
+  rp_u32 first = bin->row_start;
+  rp_u32 count = bin->row_count;
+  for (int i = 0; i < 26; i++) {
+    if (count <= 1) break;
+    rp_u32 half = count / 2;
+    rp_u32 mid = first + half;
+    struct rp_unwind_row* r = bpf_map_lookup_elem(&unwind_rows, &mid);
+    if (!r) return 0;
+    if (r->pc <= off) first = mid;
+    count -= half;
+  }
+  struct rp_unwind_row* r = bpf_map_lookup_elem(&unwind_rows, &first);
+  if (!r || r->pc > off) return 0;
+  *source = bin->source;
+  return r;
+}
+
+/* One frame: records st->pc, then computes the caller's registers.
+ * Returns 1 to stop the loop. */
+static long unwind_step(rp_u64 index, void* arg) {
+  struct unwind_ctx* c = arg;
+  struct rp_unwind_state* st = c->st;
+  struct rp_sample* s = c->s;
+  rp_u32 slot = st->nk + st->n;
+  if (slot >= 2 * RP_MAX_STACK_DEPTH) {
+    st->stop = RP_STOP_DEPTH;
+    return 1;
+  }
+  s->ips[slot] = st->pc;
+  st->n++;
+  if (st->n >= RP_MAX_STACK_DEPTH) {
+    st->stop = RP_STOP_DEPTH;
+    return 1;
+  }
+
+  /* A return address points after the call: look up the call itself. */
+  rp_u64 lookup_pc = st->n == 1 ? st->pc : st->pc - 1;
+  rp_u32 source = 0;
+  struct rp_unwind_row* row = find_row(c->pm, lookup_pc, &source);
+  rp_u32 kind = row ? (row->kind & RP_ROW_KIND_MASK) : RP_ROW_NOINFO;
+  rp_u64 ra = 0;
+  if (kind == RP_ROW_UNDEFINED) {
+    st->stop = RP_STOP_END;
+    return 1;
+  }
+  if (row && (kind == RP_ROW_SP || kind == RP_ROW_FP)) {
+    rp_u64 cfa = (kind == RP_ROW_SP ? st->sp : st->fp) + (rp_s64)row->cfa_offset;
+    if (bpf_probe_read_user(&ra, sizeof(ra), (void*)(cfa - 8)) != 0) {
+      st->stop = RP_STOP_READ_FAULT;
+      return 1;
+    }
+    if (row->kind & RP_ROW_FP_SAVED) {
+      rp_u64 fp = 0;
+      if (bpf_probe_read_user(&fp, sizeof(fp), (void*)(cfa + 8 * (rp_s64)row->fp_offset8)) != 0) {
+        st->stop = RP_STOP_READ_FAULT;
+        return 1;
+      }
+      st->fp = fp;
+    }
+    if (cfa <= st->sp) {
+      st->stop = RP_STOP_BAD_FRAME;
+      return 1;
+    }
+    st->sp = cfa;
+    st->methods |= source;
+    c->stats->unwind_table_frames++;
+  } else {
+    /* No usable row: the frame-pointer rule, CFA = FP + 16. */
+    rp_u64 frame[2] = {0, 0};
+    if (st->fp == 0) {
+      st->stop = RP_STOP_END;
+      return 1;
+    }
+    if (st->fp < st->sp || bpf_probe_read_user(frame, sizeof(frame), (void*)st->fp) != 0) {
+      st->stop = RP_STOP_MISS;
+      return 1;
+    }
+    if (frame[0] != 0 && frame[0] <= st->fp) {
+      st->stop = RP_STOP_MISS;
+      return 1;
+    }
+    st->sp = st->fp + 16;
+    st->fp = frame[0];
+    ra = frame[1];
+    st->methods |= RP_UNWOUND_FP;
+    c->stats->unwind_fp_frames++;
+  }
+  if (ra == 0) {
+    st->stop = RP_STOP_END;
+    return 1;
+  }
+  st->pc = ra;
+  return 0;
+}
+
+/* Table-based user stack walk into s->ips[nk...]. Returns the frame count. */
+static __always_inline rp_u32 unwind_user(struct bpf_perf_event_data* ctx, struct rp_sample* s,
+                                          rp_u32 nk, struct rp_cpu_stats* stats) {
+  rp_u32 zero = 0;
+  struct rp_unwind_state* st = bpf_map_lookup_elem(&unwind_state, &zero);
+  if (!st) return 0;
+  struct pt_regs regs;
+  if (s->flags & RP_SAMPLE_IN_KERNEL) {
+    /* The user registers saved at kernel entry. */
+    struct pt_regs* uregs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
+    if (!uregs || bpf_probe_read_kernel(&regs, sizeof(regs), uregs) != 0) return 0;
+    if ((regs.cs & 3) != 3) return 0; /* a kernel thread: no user context */
+  } else {
+    __builtin_memcpy(&regs, &ctx->regs, sizeof(regs));
+  }
+  st->pc = regs.rip;
+  st->sp = regs.rsp;
+  st->fp = regs.rbp;
+  st->n = 0;
+  st->nk = nk;
+  st->methods = 0;
+  st->stop = RP_STOP_NONE;
+  st->tgid = s->pid;
+  struct unwind_ctx c = {
+      .s = s,
+      .st = st,
+      .pm = bpf_map_lookup_elem(&proc_maps, &st->tgid),
+      .stats = stats,
+  };
+  bpf_loop(RP_MAX_STACK_DEPTH, unwind_step, &c, 0);
+  s->user_methods = st->methods;
+  s->user_stop = st->stop;
+  if (st->stop == RP_STOP_DEPTH) s->flags |= RP_SAMPLE_USER_TRUNCATED;
+  return st->n;
+}
+
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data* ctx) {
   rp_u32 zero = 0;
@@ -178,6 +381,8 @@ int on_sample(struct bpf_perf_event_data* ctx) {
   s->flags = 0;
   s->n_counters = 0;
   s->event_index = event_index;
+  s->user_methods = 0;
+  s->user_stop = RP_STOP_NONE;
   if (n_counters > 0) sample_counters(s, st);
   /* x86-64: the low two bits of CS are the privilege level of the
    * interrupted context. */
@@ -197,7 +402,9 @@ int on_sample(struct bpf_perf_event_data* ctx) {
   }
 
   rp_u32 nu = 0;
-  if (s->pid != 0) {
+  if (s->pid != 0 && use_tables) {
+    nu = unwind_user(ctx, s, nk, st);
+  } else if (s->pid != 0) {
     /* The kernel walks user frame pointers, from the task's saved user
      * registers when the sample hit kernel mode. */
     long r = bpf_get_stack(ctx, &s->ips[nk], STACK_BYTES, BPF_F_USER_STACK);

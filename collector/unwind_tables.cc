@@ -1,0 +1,305 @@
+#include "collector/unwind_tables.h"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "unwind/eh_frame.h"
+#include "unwind/sframe.h"
+
+namespace ringprof::collector {
+
+absl::StatusOr<CallGraphMode> ParseCallGraphMode(absl::string_view name) {
+  if (name == "auto") return CallGraphMode::kAuto;
+  if (name == "fp") return CallGraphMode::kFp;
+  if (name == "sframe") return CallGraphMode::kSframe;
+  if (name == "ehframe" || name == "eh_frame") return CallGraphMode::kEhFrame;
+  if (name == "dwarf") return CallGraphMode::kDwarf;
+  return absl::InvalidArgumentError(absl::StrCat("unknown --call-graph mode '", name,
+                                                 "'; use auto, fp, sframe, ehframe or dwarf"));
+}
+
+const char* CallGraphModeName(CallGraphMode mode) {
+  switch (mode) {
+    case CallGraphMode::kAuto:
+      return "auto";
+    case CallGraphMode::kFp:
+      return "fp";
+    case CallGraphMode::kSframe:
+      return "sframe";
+    case CallGraphMode::kEhFrame:
+      return "ehframe";
+    case CallGraphMode::kDwarf:
+      return "dwarf";
+  }
+  return "?";
+}
+
+absl::StatusOr<EncodedTable> EncodeTable(const unwind::UnwindTable& table) {
+  EncodedTable out;
+  out.source =
+      table.source == unwind::TableSource::kSframe ? RP_UNWOUND_SFRAME : RP_UNWOUND_EHFRAME;
+  if (table.rows.empty()) return out;
+  out.pc_base = table.rows.front().pc;
+  if (table.rows.back().pc - out.pc_base > std::numeric_limits<uint32_t>::max()) {
+    return absl::InvalidArgumentError("the unwind table spans more than 4 GiB of addresses");
+  }
+  out.rows.reserve(table.rows.size());
+  for (const unwind::UnwindRow& r : table.rows) {
+    rp_unwind_row e{};
+    e.pc = static_cast<uint32_t>(r.pc - out.pc_base);
+    using unwind::CfaBase;
+    switch (r.cfa_base) {
+      case CfaBase::kNoInfo:
+        e.kind = RP_ROW_NOINFO;
+        break;
+      case CfaBase::kUndefined:
+        e.kind = RP_ROW_UNDEFINED;
+        break;
+      case CfaBase::kUnsupported:
+        e.kind = RP_ROW_UNSUPPORTED;
+        break;
+      case CfaBase::kSp:
+      case CfaBase::kFp: {
+        const bool fits_cfa = r.cfa_offset >= std::numeric_limits<int16_t>::min() &&
+                              r.cfa_offset <= std::numeric_limits<int16_t>::max();
+        const bool fits_fp = !r.fp_saved || (r.fp_offset % 8 == 0 && r.fp_offset / 8 >= -128 &&
+                                             r.fp_offset / 8 <= 127);
+        if (!fits_cfa || !fits_fp || r.ra_offset != -8) {
+          e.kind = RP_ROW_UNSUPPORTED;
+          ++out.unencodable_rows;
+          break;
+        }
+        e.kind = r.cfa_base == CfaBase::kSp ? RP_ROW_SP : RP_ROW_FP;
+        e.cfa_offset = static_cast<int16_t>(r.cfa_offset);
+        if (r.fp_saved) {
+          e.kind |= RP_ROW_FP_SAVED;
+          e.fp_offset8 = static_cast<int8_t>(r.fp_offset / 8);
+        }
+        break;
+      }
+    }
+    // Rows that became equal after encoding say the same thing: keep one.
+    if (!out.rows.empty()) {
+      const rp_unwind_row& p = out.rows.back();
+      if (p.kind == e.kind && p.cfa_offset == e.cfa_offset && p.fp_offset8 == e.fp_offset8) {
+        continue;
+      }
+    }
+    out.rows.push_back(e);
+  }
+  return out;
+}
+
+UnwindTables::UnwindTables(CallGraphMode mode, UnwindMapWriter* writer, WarnFn warn)
+    : mode_(mode), writer_(writer), warn_(std::move(warn)) {
+  if (writer_->row_capacity() > 0) free_.emplace_back(0, writer_->row_capacity());
+}
+
+absl::StatusOr<unwind::UnwindTable> UnwindTables::BuildTable(const std::string& path) {
+  if (mode_ != CallGraphMode::kEhFrame) {
+    absl::StatusOr<unwind::SframeSection> section = unwind::ReadSframeFromElf(path);
+    absl::Status err = section.status();
+    if (section.ok()) {
+      absl::StatusOr<unwind::UnwindTable> table = unwind::BuildTableFromSframe(*section);
+      if (table.ok()) return table;
+      err = table.status();
+    }
+    if (!absl::IsNotFound(err)) {
+      warn_(absl::StrCat(path, ": .sframe is unusable (", err.message(), "); unwinding it with ",
+                         mode_ == CallGraphMode::kAuto ? ".eh_frame" : "frame pointers",
+                         " instead"));
+    }
+    if (mode_ == CallGraphMode::kSframe) return err;
+  }
+  return unwind::BuildTableFromEhFrame(path);
+}
+
+bool UnwindTables::Allocate(uint32_t n, uint32_t* first) {
+  if (n == 0 || n > writer_->row_capacity()) return false;
+  while (true) {
+    for (auto it = free_.begin(); it != free_.end(); ++it) {
+      if (it->second < n) continue;
+      *first = it->first;
+      it->first += n;
+      it->second -= n;
+      if (it->second == 0) free_.erase(it);
+      return true;
+    }
+    if (lru_.empty()) return false;
+    Evict(lru_.back());
+  }
+}
+
+void UnwindTables::Free(uint32_t first, uint32_t n) {
+  auto at = std::lower_bound(free_.begin(), free_.end(), std::make_pair(first, 0u));
+  at = free_.insert(at, {first, n});
+  // Coalesce with the next range, then with the previous one.
+  if (auto next = at + 1; next != free_.end() && at->first + at->second == next->first) {
+    at->second += next->second;
+    free_.erase(next);
+  }
+  if (at != free_.begin()) {
+    auto prev = at - 1;
+    if (prev->first + prev->second == at->first) {
+      prev->second += at->second;
+      free_.erase(at);
+    }
+  }
+}
+
+void UnwindTables::Evict(const std::string& key) {
+  Binary& b = binaries_[key];
+  // Clear the slot first: from here on lookups miss instead of reading
+  // rows that are about to be overwritten.
+  rp_unwind_bin cleared{};
+  cleared.generation = b.generation;
+  (void)writer_->WriteBin(b.slot, cleared);
+  Free(b.first_row, b.row_count);
+  free_slots_.push_back(b.slot);
+  resident_rows_ -= b.row_count;
+  ++stats_.tables_evicted;
+  stats_.rows_evicted += b.row_count;
+  lru_.erase(b.lru);
+  b.resident = false;
+}
+
+absl::Status UnwindTables::Load(const std::string& key, Binary& b, const EncodedTable& t) {
+  const auto n = static_cast<uint32_t>(t.rows.size());
+  if (n > writer_->row_capacity()) {
+    ++stats_.tables_too_big;
+    return absl::ResourceExhaustedError(
+        absl::StrCat("its unwind table has ", n, " rows (", n * sizeof(rp_unwind_row) / 1024,
+                     " KiB), more than --unwind-mem allows; raise --unwind-mem"));
+  }
+  uint32_t slot = 0;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else if (next_slot_ < RP_MAX_BINS) {
+    slot = next_slot_++;
+    slot_generation_.push_back(0);
+  } else {
+    Evict(lru_.back());  // all slots used: the least recently used goes
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  uint32_t first = 0;
+  if (!Allocate(n, &first)) {
+    free_slots_.push_back(slot);
+    return absl::ResourceExhaustedError("no room for its unwind table");
+  }
+  writer_->WriteRows(first, t.rows);
+  rp_unwind_bin bin{};
+  bin.pc_base = t.pc_base;
+  bin.row_start = first;
+  bin.row_count = n;
+  bin.generation = ++slot_generation_[slot];
+  bin.source = t.source;
+  if (absl::Status s = writer_->WriteBin(slot, bin); !s.ok()) {
+    Free(first, n);
+    free_slots_.push_back(slot);
+    return s;
+  }
+  b.slot = slot;
+  b.generation = bin.generation;
+  b.first_row = first;
+  b.row_count = n;
+  b.pc_base = t.pc_base;
+  b.source = t.source;
+  b.resident = true;
+  lru_.push_front(key);
+  b.lru = lru_.begin();
+  resident_rows_ += n;
+  stats_.peak_rows = std::max(stats_.peak_rows, resident_rows_);
+  ++stats_.tables_loaded;
+  stats_.rows_loaded += n;
+  ++(t.source == RP_UNWOUND_SFRAME ? stats_.sframe_tables : stats_.ehframe_tables);
+  return absl::OkStatus();
+}
+
+UnwindTables::Binary& UnwindTables::Acquire(const formats::Mapping& m, const std::string& key) {
+  auto [it, inserted] = binaries_.try_emplace(key);
+  Binary& b = it->second;
+  if (!inserted && !b.has_table) return b;  // failed before: not retried
+  if (b.resident) {
+    lru_.splice(lru_.begin(), lru_, b.lru);
+    return b;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto fail = [&](const absl::Status& why) -> Binary& {
+    b.has_table = false;
+    ++stats_.binaries_without_table;
+    if (!absl::IsNotFound(why)) {
+      warn_(absl::StrCat(m.path, ": no unwind table (", why.message(),
+                         "); its frames are walked with frame pointers"));
+    }
+    return b;
+  };
+  absl::StatusOr<std::vector<unwind::LoadSegment>> segs = unwind::ReadLoadSegments(m.path);
+  if (!segs.ok()) return fail(segs.status());
+  absl::StatusOr<unwind::UnwindTable> table = BuildTable(m.path);
+  if (!table.ok()) return fail(table.status());
+  absl::StatusOr<EncodedTable> encoded = EncodeTable(*table);
+  stats_.build_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!encoded.ok()) return fail(encoded.status());
+  if (encoded->rows.empty()) return fail(absl::NotFoundError("empty table"));
+  b.segments = std::move(*segs);
+  b.has_table = true;
+  if (absl::Status s = Load(key, b, *encoded); !s.ok()) {
+    // Kept as "has a table": a later process may find room after evictions.
+    warn_(absl::StrCat(m.path, ": ", s.message()));
+  }
+  return b;
+}
+
+absl::Status UnwindTables::UpdateProcess(uint32_t pid,
+                                         const std::vector<const formats::Mapping*>& mappings) {
+  auto pm = std::make_unique<rp_proc_maps>();
+  for (const formats::Mapping* m : mappings) {
+    if (m->path.empty() || m->path[0] != '/' || m->path.ends_with(" (deleted)")) continue;
+    Binary& b = Acquire(*m, KeyOf(*m));
+    if (!b.has_table || !b.resident) continue;
+    // The PT_LOAD that holds the mapping's file offset gives the bias.
+    const unwind::LoadSegment* seg = nullptr;
+    for (const unwind::LoadSegment& s : b.segments) {
+      if (m->pgoff >= (s.offset & ~uint64_t{4095}) && m->pgoff < s.offset + s.filesz) seg = &s;
+    }
+    if (seg == nullptr) continue;
+    if (pm->count == RP_MAX_PROC_MAPS) {
+      ++stats_.mappings_dropped;
+      continue;
+    }
+    rp_map_entry& e = pm->entries[pm->count++];
+    e.start = m->start;
+    e.end = m->end;
+    e.bias = m->start - m->pgoff - (seg->vaddr - seg->offset);
+    e.bin = b.slot;
+    e.generation = b.generation;
+  }
+  if (pm->count == 0) return RemoveProcess(pid);
+  return writer_->WriteProcMaps(pid, *pm);
+}
+
+std::string UnwindTables::KeyOf(const formats::Mapping& m) {
+  return m.build_id.empty() ? absl::StrCat("path:", m.path) : absl::StrCat("id:", m.build_id);
+}
+
+void UnwindTables::Preload(const std::string& path) {
+  formats::Mapping m;
+  m.path = path;
+  absl::StatusOr<std::string> id = unwind::ReadGnuBuildId(path);
+  if (id.ok()) m.build_id = *id;
+  Acquire(m, KeyOf(m));
+}
+
+absl::Status UnwindTables::RemoveProcess(uint32_t pid) {
+  absl::Status s = writer_->DeleteProcMaps(pid);
+  return absl::IsNotFound(s) ? absl::OkStatus() : s;
+}
+
+}  // namespace ringprof::collector

@@ -1,0 +1,143 @@
+// Unwind tables for the BPF table unwinder: built once per binary (keyed by
+// build-id, or by path when a file has none), loaded into BPF maps, and
+// shared by every process that maps the binary.
+//
+//   - A binary's table comes from .sframe or .eh_frame (unwind/), chosen by
+//     the --call-graph mode, and is encoded into 8-byte rows
+//     (rp_unwind_row) in one contiguous range of the "unwind_rows" array.
+//     Its slot in "unwind_bins" says where the range is.
+//   - Each process gets a sorted list of its executable mappings that have
+//     a table ("proc_maps"): runtime range, load bias, slot + generation.
+//     It is rewritten whenever the process-map tracker reports a change.
+//   - Memory is capped by the size of "unwind_rows" (--unwind-mem). When a
+//     new table does not fit, the least recently used tables are evicted:
+//     their slot is cleared (generation bumped, so stale process entries
+//     miss and fall back to frame pointers) before their rows are reused.
+//   - Every binary whose table could not be built or loaded is remembered
+//     (no retry) and reported once, with why.
+//
+// The BPF side only ever reads these maps; a sample racing an eviction may
+// read rows that are being replaced, which can give it a wrong frame but
+// never an out-of-bounds read (every index is checked in the program).
+#ifndef RINGPROF_COLLECTOR_UNWIND_TABLES_H_
+#define RINGPROF_COLLECTOR_UNWIND_TABLES_H_
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <string>
+#include <vector>
+
+#include "absl/container/node_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "collector/bpf/sample_record.h"
+#include "formats/recording.h"
+#include "unwind/elf_image.h"
+#include "unwind/unwind_table.h"
+
+namespace ringprof::collector {
+
+enum class CallGraphMode { kAuto, kFp, kSframe, kEhFrame, kDwarf };
+
+// "auto", "fp", "sframe", "ehframe", "dwarf".
+absl::StatusOr<CallGraphMode> ParseCallGraphMode(absl::string_view name);
+const char* CallGraphModeName(CallGraphMode mode);
+
+// Where the rows and process lists go: the BPF maps (BpfSampler), or
+// memory in tests.
+class UnwindMapWriter {
+ public:
+  virtual ~UnwindMapWriter() = default;
+  virtual uint32_t row_capacity() const = 0;
+  virtual void WriteRows(uint32_t first, absl::Span<const rp_unwind_row> rows) = 0;
+  virtual absl::Status WriteBin(uint32_t slot, const rp_unwind_bin& bin) = 0;
+  virtual absl::Status WriteProcMaps(uint32_t tgid, const rp_proc_maps& maps) = 0;
+  virtual absl::Status DeleteProcMaps(uint32_t tgid) = 0;
+};
+
+// A table in the BPF encoding. Rows whose rule does not fit the 8-byte row
+// (CFA offset beyond int16, FP slot not a multiple of 8 or too far) become
+// RP_ROW_UNSUPPORTED, so the unwinder falls back to frame pointers there.
+struct EncodedTable {
+  uint64_t pc_base = 0;
+  uint32_t source = 0;  // RP_UNWOUND_SFRAME or RP_UNWOUND_EHFRAME
+  std::vector<rp_unwind_row> rows;
+  size_t unencodable_rows = 0;
+};
+// InvalidArgument when the table spans more than 4 GiB of addresses.
+absl::StatusOr<EncodedTable> EncodeTable(const unwind::UnwindTable& table);
+
+struct UnwindTableStats {
+  uint64_t tables_loaded = 0;  // binaries whose table went into the maps
+  uint64_t sframe_tables = 0;
+  uint64_t ehframe_tables = 0;
+  uint64_t rows_loaded = 0;
+  uint64_t tables_evicted = 0;  // removed to make room (--unwind-mem)
+  uint64_t rows_evicted = 0;
+  uint64_t binaries_without_table = 0;  // no usable .sframe/.eh_frame: frame pointers there
+  uint64_t tables_too_big = 0;          // larger than the whole cap
+  uint64_t mappings_dropped = 0;        // a process had more than RP_MAX_PROC_MAPS
+  uint64_t peak_rows = 0;               // most rows resident at once
+  double build_seconds = 0;             // time spent building and encoding
+};
+
+class UnwindTables {
+ public:
+  using WarnFn = std::function<void(const std::string&)>;
+  // `mode` must be kAuto, kSframe or kEhFrame.
+  UnwindTables(CallGraphMode mode, UnwindMapWriter* writer, WarnFn warn);
+
+  // Publishes the table-backed mappings of process `pid` (its current
+  // address space, from ProcessMapTracker::CurrentMappings), building and
+  // loading the tables it needs.
+  absl::Status UpdateProcess(uint32_t pid, const std::vector<const formats::Mapping*>& mappings);
+  absl::Status RemoveProcess(uint32_t pid);
+  // Builds and loads the table of the ELF file at `path` ahead of need
+  // (e.g. a command's executable and the C library before it starts).
+  void Preload(const std::string& path);
+
+  const UnwindTableStats& stats() const { return stats_; }
+  uint64_t resident_rows() const { return resident_rows_; }
+
+ private:
+  struct Binary {
+    bool has_table = false;
+    uint32_t slot = 0;
+    uint32_t generation = 0;
+    uint32_t first_row = 0;
+    uint32_t row_count = 0;
+    uint64_t pc_base = 0;
+    uint32_t source = 0;
+    std::vector<unwind::LoadSegment> segments;
+    std::list<std::string>::iterator lru;  // valid while resident
+    bool resident = false;
+  };
+  static std::string KeyOf(const formats::Mapping& m);
+  // The binary's entry, built and loaded if it is not resident.
+  Binary& Acquire(const formats::Mapping& m, const std::string& key);
+  absl::StatusOr<unwind::UnwindTable> BuildTable(const std::string& path);
+  absl::Status Load(const std::string& key, Binary& b, const EncodedTable& t);
+  // A free range of n rows, evicting least recently used tables until one
+  // exists. False when n exceeds the capacity.
+  bool Allocate(uint32_t n, uint32_t* first);
+  void Free(uint32_t first, uint32_t n);
+  void Evict(const std::string& key);
+
+  CallGraphMode mode_;
+  UnwindMapWriter* writer_;
+  WarnFn warn_;
+  absl::node_hash_map<std::string, Binary> binaries_;  // stable references
+  std::list<std::string> lru_;  // resident keys, most recently used first
+  std::vector<std::pair<uint32_t, uint32_t>> free_;  // [first, count), sorted, coalesced
+  std::vector<uint32_t> free_slots_;
+  uint32_t next_slot_ = 0;
+  std::vector<uint32_t> slot_generation_;
+  uint64_t resident_rows_ = 0;
+  UnwindTableStats stats_;
+};
+
+}  // namespace ringprof::collector
+
+#endif  // RINGPROF_COLLECTOR_UNWIND_TABLES_H_
