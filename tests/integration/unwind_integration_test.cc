@@ -1,0 +1,237 @@
+// Issue 4 end to end: user stacks of binaries without frame pointers,
+// unwound in BPF with tables made from .sframe and .eh_frame, compared with
+// the frame-pointer build of the same code and with the dwarf reference
+// mode. Workloads: tests/workloads (chain.c and deep.c built three ways,
+// qsort_chain.cc through libc's qsort, a copy with a corrupted .sframe).
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "formats/recording.h"
+#include "tests/integration/profile_testing.h"
+
+namespace ringprof {
+namespace {
+
+// A sample's user chain from main down to the leaf, as comparable text:
+// frames above main (the C runtime) are dropped, since how far past main a
+// walk gets is not what is compared; an unsymbolized frame ("libc.so.6+0x12")
+// counts as its binary; recursion (the same function repeated) counts once,
+// since its depth at the sample instant differs run to run.
+std::string ChainText(const Stack& s) {
+  std::vector<std::string> leaf_first;
+  for (const std::string& f : s.functions) {
+    std::string name = f;
+    if (size_t plus = name.find("+0x"); plus != std::string::npos) name = name.substr(0, plus);
+    if (!leaf_first.empty() && leaf_first.back() == name) continue;
+    leaf_first.push_back(name);
+  }
+  auto main_it = std::find(leaf_first.begin(), leaf_first.end(), "main");
+  if (main_it == leaf_first.end()) return "(no main) " + absl::StrJoin(leaf_first, ";");
+  std::vector<std::string> root_first(leaf_first.begin(), main_it + 1);
+  std::reverse(root_first.begin(), root_first.end());
+  return absl::StrJoin(root_first, ";");
+}
+
+// Share of samples per chain.
+std::map<std::string, double> ChainShares(const formats::Profile& p) {
+  std::map<std::string, double> out;
+  double total = 0;
+  for (const Stack& s : Stacks(p, /*user_only=*/true)) {
+    out[ChainText(s)] += static_cast<double>(s.count);
+    total += static_cast<double>(s.count);
+  }
+  for (auto& [chain, n] : out) n /= total > 0 ? total : 1;
+  return out;
+}
+
+// The fraction of samples on which two recordings agree: the overlap of
+// their chain distributions (1.0 when identical).
+double Agreement(const std::map<std::string, double>& a, const std::map<std::string, double>& b) {
+  double overlap = 0;
+  for (const auto& [chain, share] : a) {
+    auto it = b.find(chain);
+    if (it != b.end()) overlap += std::min(share, it->second);
+  }
+  return overlap;
+}
+
+std::string Describe(const std::map<std::string, double>& shares) {
+  std::vector<std::pair<double, std::string>> v;
+  for (const auto& [c, s] : shares) v.emplace_back(s, c);
+  std::sort(v.rbegin(), v.rend());
+  std::string out;
+  for (size_t i = 0; i < v.size() && i < 6; ++i) {
+    out += "  " + std::to_string(v[i].first) + "  " + v[i].second + "\n";
+  }
+  return out;
+}
+
+bool DwarfModeWorks() {
+  std::string out = ::testing::TempDir() + "/dwarf-probe.rpf";
+  RunResult r =
+      RunCommand({kBin, "record", "-q", "--call-graph", "dwarf", "-o", out, "--", "true"});
+  std::remove(out.c_str());
+  return r.status == 0;
+}
+
+class UnwindTest : public RecordTest {
+ protected:
+  std::map<std::string, double> Record(const std::string& workload, const std::string& mode,
+                                       const std::vector<std::string>& args,
+                                       RunResult* run = nullptr) {
+    std::vector<std::string> argv = {"--call-graph", mode, "--", kWorkloads + "/" + workload};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string path = RecordCommand(argv, run);
+    formats::Profile p = Load(path);
+    EXPECT_GT(p.sample_count, 200u) << workload << " " << mode;
+    return ChainShares(p);
+  }
+};
+
+TEST_F(UnwindTest, ChainBuildsAgreeWithFramePointerBuild) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  const auto reference = Record("workload_chain", "fp", {"1.5"});
+  ASSERT_GT(reference.count("main;a;b;c") ? reference.at("main;a;b;c") : 0.0, 0.9)
+      << Describe(reference);
+  for (const std::string w : {"workload_chain", "workload_chain_sframe", "workload_chain_ehframe"}) {
+    SCOPED_TRACE(w);
+    const auto shares = Record(w, "auto", {"1.5"});
+    EXPECT_GE(Agreement(shares, reference), 0.98)
+        << "auto:\n" << Describe(shares) << "fp build, fp mode:\n" << Describe(reference);
+  }
+}
+
+TEST_F(UnwindTest, FramePointerModeCannotWalkOmittedFramePointers) {
+  // The control: without tables, the same binary does not give the chain,
+  // so the agreement above is the tables' doing.
+  SKIP_UNLESS_RECORDING_WORKS();
+  const auto shares = Record("workload_chain_ehframe", "fp", {"1.0"});
+  double full = shares.count("main;a;b;c") ? shares.at("main;a;b;c") : 0.0;
+  EXPECT_LT(full, 0.5) << Describe(shares);
+}
+
+TEST_F(UnwindTest, EachTableSourceIsUsedAsAsked) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  struct Case {
+    std::string workload, mode;
+    uint32_t want_bit;
+  };
+  for (const Case& c : {Case{"workload_chain_sframe", "sframe", formats::kSampleUnwoundSframe},
+                        Case{"workload_chain_sframe", "ehframe", formats::kSampleUnwoundEhFrame},
+                        Case{"workload_chain_ehframe", "auto", formats::kSampleUnwoundEhFrame}}) {
+    SCOPED_TRACE(c.workload + " " + c.mode);
+    std::string path = RecordCommand({"--call-graph", c.mode, "--", kWorkloads + "/" + c.workload,
+                                      "0.5"});
+    absl::StatusOr<formats::Recording> rec = formats::ReadRecording(path);
+    ASSERT_TRUE(rec.ok()) << rec.status();
+    size_t with_bit = 0;
+    size_t sframe_bit = 0;
+    for (const formats::Sample& s : rec->samples) {
+      with_bit += (s.flags & c.want_bit) != 0;
+      sframe_bit += (s.flags & formats::kSampleUnwoundSframe) != 0;
+    }
+    EXPECT_GE(with_bit, rec->samples.size() * 95 / 100);
+    if (c.mode == "ehframe") {
+      EXPECT_EQ(sframe_bit, 0u);
+    }
+    EXPECT_GE(rec->loss.unwind_tables_loaded, 1u);
+  }
+}
+
+TEST_F(UnwindTest, QsortThroughLibcAgreesWithDwarfMode) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  if (!DwarfModeWorks()) GTEST_SKIP() << "--call-graph dwarf does not work here";
+  const auto reference = Record("workload_qsort", "dwarf", {"1.5"});
+  const auto shares = Record("workload_qsort", "auto", {"1.5"});
+  // The chain crosses libc (qsort_r, msort_with_tmp) between sort_once and
+  // the comparator.
+  double through_libc = 0;
+  for (const auto& [chain, share] : shares) {
+    if (absl::StrContains(chain, "main;run_rounds;sort_once;") &&
+        absl::StrContains(chain, ";compare_keys")) {
+      through_libc += share;
+    }
+  }
+  EXPECT_GE(through_libc, 0.9) << Describe(shares);
+  EXPECT_GE(Agreement(shares, reference), 0.98)
+      << "auto:\n" << Describe(shares) << "dwarf:\n" << Describe(reference);
+}
+
+TEST_F(UnwindTest, ChainBuildsAgreeWithDwarfMode) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  if (!DwarfModeWorks()) GTEST_SKIP() << "--call-graph dwarf does not work here";
+  for (const std::string w : {"workload_chain_sframe", "workload_chain_ehframe"}) {
+    SCOPED_TRACE(w);
+    const auto reference = Record(w, "dwarf", {"1.0"});
+    const auto shares = Record(w, "auto", {"1.0"});
+    EXPECT_GE(Agreement(shares, reference), 0.98)
+        << "auto:\n" << Describe(shares) << "dwarf:\n" << Describe(reference);
+  }
+}
+
+TEST_F(UnwindTest, DeepStackIsCutAtTheLimitAndCounted) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  for (const std::string w : {"workload_deep_sframe", "workload_deep_ehframe"}) {
+    SCOPED_TRACE(w);
+    std::string path = RecordCommand({"--", kWorkloads + "/" + w, "300", "0.5"});
+    absl::StatusOr<formats::Recording> rec = formats::ReadRecording(path);
+    ASSERT_TRUE(rec.ok()) << rec.status();
+    size_t truncated = 0;
+    size_t full_depth = 0;
+    for (const formats::Sample& s : rec->samples) {
+      if (s.flags & formats::kSampleUserTruncated) ++truncated;
+      if (s.user_frames.size() == 127) ++full_depth;
+      EXPECT_LE(s.user_frames.size(), 127u);
+    }
+    // Nearly every sample is in the 300-deep recursion: kept, cut, counted.
+    EXPECT_GE(truncated, rec->samples.size() * 9 / 10);
+    EXPECT_GE(full_depth, rec->samples.size() * 9 / 10);
+    EXPECT_EQ(rec->loss.user_truncated, truncated);
+  }
+}
+
+TEST_F(UnwindTest, CorruptSframeFallsBackWithAWarning) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  RunResult run;
+  const auto shares = Record("workload_chain_badsframe", "auto", {"1.0"}, &run);
+  EXPECT_TRUE(absl::StrContains(run.err, "workload_chain_badsframe: .sframe is unusable"))
+      << run.err;
+  EXPECT_TRUE(absl::StrContains(run.err, "unwinding it with .eh_frame instead")) << run.err;
+  EXPECT_GE(shares.count("main;a;b;c") ? shares.at("main;a;b;c") : 0.0, 0.95) << Describe(shares);
+  // With only .sframe allowed, the binary falls back to frame pointers.
+  RunResult sframe_only;
+  Record("workload_chain_badsframe", "sframe", {"0.3"}, &sframe_only);
+  EXPECT_TRUE(absl::StrContains(sframe_only.err, "unwinding it with frame pointers instead"))
+      << sframe_only.err;
+}
+
+TEST_F(UnwindTest, TableOverTheMemoryCapIsReportedNotFatal) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  RunResult run;
+  // 8 KiB holds 1024 rows: the workload's own table fits, libc's does not.
+  std::string path =
+      RecordCommand({"--unwind-mem", "8K", "--", kWorkloads + "/workload_qsort", "0.5"}, &run);
+  EXPECT_TRUE(absl::StrContains(run.err, "raise --unwind-mem")) << run.err;
+  absl::StatusOr<formats::Recording> rec = formats::ReadRecording(path);
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  EXPECT_GT(rec->samples.size(), 200u);
+  EXPECT_GE(rec->loss.unwind_tables_too_big, 1u);
+  std::string report = RunCommand({kBin, "report", "-i", path}).out;
+  EXPECT_TRUE(absl::StrContains(report, "over --unwind-mem")) << report;
+}
+
+TEST_F(UnwindTest, BadCallGraphModeIsRejected) {
+  RunResult r = RunCommand({kBin, "record", "--call-graph", "lbr", "--", "true"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(absl::StrContains(r.err, "unknown --call-graph mode 'lbr'")) << r.err;
+  r = RunCommand({kBin, "record", "--unwind-mem", "lots", "--", "true"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(absl::StrContains(r.err, "--unwind-mem")) << r.err;
+}
+
+}  // namespace
+}  // namespace ringprof
