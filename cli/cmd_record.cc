@@ -97,15 +97,20 @@ int Fail(const std::string& msg) {
 
 int RunRecord(int argc, char** argv) {
   collector::RecordOptions opt;
-  static const option kLong[] = {
-      {"event", required_argument, nullptr, 'e'},    {"freq", required_argument, nullptr, 'F'},
-      {"count", required_argument, nullptr, 'c'},    {"pid", required_argument, nullptr, 'p'},
-      {"all-cpus", no_argument, nullptr, 'a'},       {"output", required_argument, nullptr, 'o'},
-      {"duration", required_argument, nullptr, 'd'}, {"ring-mib", required_argument, nullptr, 'R'},
-      {"counters", required_argument, nullptr, 'C'}, {"quiet", no_argument, nullptr, 'q'},
-      {"call-graph", required_argument, nullptr, 'G'},
-      {"unwind-mem", required_argument, nullptr, 'M'},
-      {"help", no_argument, nullptr, 'h'},           {nullptr, 0, nullptr, 0}};
+  static const option kLong[] = {{"event", required_argument, nullptr, 'e'},
+                                 {"freq", required_argument, nullptr, 'F'},
+                                 {"count", required_argument, nullptr, 'c'},
+                                 {"pid", required_argument, nullptr, 'p'},
+                                 {"all-cpus", no_argument, nullptr, 'a'},
+                                 {"output", required_argument, nullptr, 'o'},
+                                 {"duration", required_argument, nullptr, 'd'},
+                                 {"ring-mib", required_argument, nullptr, 'R'},
+                                 {"counters", required_argument, nullptr, 'C'},
+                                 {"quiet", no_argument, nullptr, 'q'},
+                                 {"call-graph", required_argument, nullptr, 'G'},
+                                 {"unwind-mem", required_argument, nullptr, 'M'},
+                                 {"help", no_argument, nullptr, 'h'},
+                                 {nullptr, 0, nullptr, 0}};
   optind = 1;
   int c;
   // '+': stop at the first non-option, so the command's own flags are its.

@@ -189,7 +189,9 @@ std::vector<uint32_t> ProcessMapTracker::TakeChangedPids() {
   return out;
 }
 
-std::vector<uint32_t> ProcessMapTracker::TakeExitedPids() { return std::exchange(exited_pids_, {}); }
+std::vector<uint32_t> ProcessMapTracker::TakeExitedPids() {
+  return std::exchange(exited_pids_, {});
+}
 
 formats::UserFrame ProcessMapTracker::Resolve(uint32_t pid, uint64_t time_ns, uint64_t addr) const {
   const formats::Mapping* m = Find(pid, time_ns, addr, 0);

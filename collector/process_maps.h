@@ -47,6 +47,10 @@ class ProcessMapTracker {
   // Resolves a user address of `pid` at `time_ns`. mapping_id 0 when no
   // mapping covers it; the raw address is then kept.
   formats::UserFrame Resolve(uint32_t pid, uint64_t time_ns, uint64_t addr) const;
+  // The mapping Resolve would use, or nullptr.
+  const formats::Mapping* FindMapping(uint32_t pid, uint64_t time_ns, uint64_t addr) const {
+    return Find(pid, time_ns, addr, 0);
+  }
 
   // Mappings and task events added since the last call, for the writer.
   std::vector<formats::Mapping> TakeNewMappings();

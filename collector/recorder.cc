@@ -17,6 +17,7 @@
 #include <memory>
 #include <sstream>
 
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -29,15 +30,21 @@
 #include "collector/event_probe.h"
 #include "collector/event_spec.h"
 #include "collector/perf_event.h"
+#include "collector/perf_sample.h"
 #include "collector/process_maps.h"
 #include "collector/sideband.h"
 #include "collector/target.h"
 #include "collector/unwind_tables.h"
+#include "unwind/dwarf_unwinder.h"
 
 namespace ringprof::collector {
 namespace {
 
 constexpr size_t kSidebandPages = 64;  // 256 KiB per CPU
+// --call-graph dwarf: samples carry 16 KiB of stack each and go through the
+// perf ring, so it is larger (8 MiB per CPU) and wakes the reader when a
+// quarter full.
+constexpr size_t kDwarfRingPages = 2048;
 constexpr uint64_t kFlushNs = 1'000'000'000;
 constexpr size_t kFlushSamples = 20000;
 
@@ -143,6 +150,12 @@ class Session {
   // ring to wake us, then drains the BPF ring.
   absl::Status Wait(int timeout_ms);
   void Warn(const std::string& message);
+  bool dwarf() const { return opt_.call_graph == CallGraphMode::kDwarf; }
+  // Unwinds the --call-graph dwarf samples queued by DrainSideband.
+  void ResolveDwarfPending();
+  // Appends a user stack's frames (leaf first) as (mapping, offset) pairs.
+  void AppendUserFrames(uint32_t pid, uint64_t time_ns, absl::Span<const uint64_t> pcs,
+                        formats::Sample* out);
   bool tables() const {
     return opt_.call_graph == CallGraphMode::kAuto || opt_.call_graph == CallGraphMode::kSframe ||
            opt_.call_graph == CallGraphMode::kEhFrame;
@@ -163,7 +176,12 @@ class Session {
   std::vector<PerfRing> rings_;                    // one side-band ring per CPU
   ProcessMapTracker tracker_;
   std::unique_ptr<UnwindTables> unwind_;
-  ScopedFd epoll_;  // table modes: BPF ring + side-band rings
+  ScopedFd epoll_;  // table and dwarf modes: BPF ring + side-band rings
+  // --call-graph dwarf: raw PERF_RECORD_SAMPLEs waiting for their mappings.
+  std::vector<std::pair<uint32_t, std::vector<uint8_t>>> dwarf_pending_;  // (cpu, record)
+  std::vector<uint32_t> ring_cpus_;  // the CPU of each of rings_
+  std::unique_ptr<unwind::DwarfUnwinder> dwarf_unwinder_;
+  absl::node_hash_map<uint32_t, unwind::FileMapping> dwarf_files_;  // by mapping id
   // BPF records not yet resolved, back to back in one buffer (no
   // allocation per sample once it has grown), with their [offset, size).
   std::vector<uint8_t> pending_bytes_;
@@ -207,6 +225,16 @@ absl::Status Session::OpenEvents(const std::vector<pid_t>& tids, bool per_task, 
     a->disabled = at_exec ? 1 : 0;
     a->enable_on_exec = at_exec ? 1 : 0;
   }
+  if (dwarf()) {
+    // perf's --call-graph dwarf: the kernel call chain, the user registers
+    // and a copy of the user stack, unwound later in user space.
+    sa.sample_type = kDwarfSampleType;
+    sa.exclude_callchain_user = 1;
+    sa.sample_regs_user = unwind::kDwarfRegsMask;
+    sa.sample_stack_user = unwind::kDwarfStackBytes;
+    sa.watermark = 1;
+    sa.wakeup_watermark = kDwarfRingPages * 4096 / 4;
+  }
   // Sampling starts only when setup is done (StartSampling), so that the
   // /proc scan and the kallsyms snapshot neither eat into --duration nor
   // let the rings fill with nobody draining them. Side-band events start
@@ -239,8 +267,10 @@ absl::Status Session::OpenEvents(const std::vector<pid_t>& tids, bool per_task, 
       events_.push_back(std::move(*dummy));
       PerfEvent& d = events_.back();
       if (ring_owner == nullptr) {
-        ASSIGN_OR_RETURN(PerfRing ring, PerfRing::Map(d, kSidebandPages));
+        ASSIGN_OR_RETURN(PerfRing ring,
+                         PerfRing::Map(d, dwarf() ? kDwarfRingPages : kSidebandPages));
         rings_.push_back(std::move(ring));
+        ring_cpus_.push_back(static_cast<uint32_t>(cpu));
         ring_owner = &d;
         if (epoll_.valid()) {
           epoll_event ev{};
@@ -255,7 +285,7 @@ absl::Status Session::OpenEvents(const std::vector<pid_t>& tids, bool per_task, 
       events_.push_back(std::move(*samp));
       PerfEvent& s = events_.back();
       RETURN_IF_ERROR(s.SetOutput(*ring_owner));
-      RETURN_IF_ERROR(sampler_->Attach(s.fd(), /*keep_disabled=*/true));
+      if (!dwarf()) RETURN_IF_ERROR(sampler_->Attach(s.fd(), /*keep_disabled=*/true));
       sampling_events_.push_back(&s);
     }
   }
@@ -328,8 +358,16 @@ void Session::OnBpfRecord(absl::Span<const uint8_t> bytes) {
 }
 
 void Session::DrainSideband() {
-  for (PerfRing& ring : rings_) {
-    ring.Drain([&](absl::Span<const uint8_t> rec) {
+  for (size_t ri = 0; ri < rings_.size(); ++ri) {
+    rings_[ri].Drain([&](absl::Span<const uint8_t> rec) {
+      perf_event_header h;
+      if (rec.size() >= sizeof(h)) {
+        std::memcpy(&h, rec.data(), sizeof(h));
+        if (h.type == PERF_RECORD_SAMPLE) {
+          dwarf_pending_.emplace_back(ring_cpus_[ri], std::vector<uint8_t>(rec.begin(), rec.end()));
+          return;
+        }
+      }
       absl::StatusOr<SidebandRecord> r = ParseSidebandRecord(rec);
       if (!r.ok()) {
         ++loss_.lost_perf_records;
@@ -337,7 +375,9 @@ void Session::DrainSideband() {
       }
       switch (r->kind) {
         case SidebandRecord::Kind::kLost:
-          loss_.lost_perf_records += r->lost;
+          // In dwarf mode the samples share the perf ring: most lost
+          // records are samples.
+          (dwarf() ? loss_.lost_samples : loss_.lost_perf_records) += r->lost;
           break;
         case SidebandRecord::Kind::kThrottle:
           ++loss_.throttle_events;
@@ -374,7 +414,95 @@ absl::Status Session::Wait(int timeout_ms) {
   return sampler_->Drain();
 }
 
+void Session::AppendUserFrames(uint32_t pid, uint64_t time_ns, absl::Span<const uint64_t> pcs,
+                               formats::Sample* out) {
+  // A zero return address ends some frame-pointer chains; it is the end of
+  // the stack, not a frame.
+  while (!pcs.empty() && pcs.back() == 0) pcs.remove_suffix(1);
+  out->user_frames.reserve(pcs.size());
+  for (size_t i = 0; i < pcs.size(); ++i) {
+    formats::UserFrame f = tracker_.Resolve(pid, time_ns, pcs[i]);
+    if (f.mapping_id == 0) {
+      ++loss_.unmapped_user_frames;
+      // A return address in no executable mapping means the walk left the
+      // stack (a frame-pointer guess in code built without them): what
+      // follows is noise, so the stack ends here. A leaf outside every
+      // mapping (JIT code, a sample during exec) is kept.
+      if (i > 0) break;
+    }
+    out->user_frames.push_back(f);
+  }
+}
+
+void Session::ResolveDwarfPending() {
+  if (dwarf_pending_.empty()) return;
+  if (!dwarf_unwinder_) dwarf_unwinder_ = std::make_unique<unwind::DwarfUnwinder>();
+  for (const auto& [cpu, raw] : dwarf_pending_) {
+    absl::StatusOr<PerfSample> ps = ParsePerfSample(raw, unwind::kDwarfRegsMask);
+    if (!ps.ok()) {
+      ++loss_.lost_perf_records;
+      continue;
+    }
+    formats::Sample out;
+    out.time_ns = ps->time_ns;
+    out.pid = ps->pid;
+    out.tid = ps->tid;
+    out.period = ps->period;
+    out.cpu = cpu;
+    out.kernel_ips = ps->kernel_ips;
+    // x86-64: kernel addresses are in the upper half.
+    if (ps->ip >= 0xffff800000000000ull) out.flags |= formats::kSampleInKernel;
+    if (ps->regs_abi != PERF_SAMPLE_REGS_ABI_NONE && ps->pid != 0) {
+      absl::StatusOr<unwind::UserRegs> regs =
+          unwind::UserRegsFromSample(ps->regs, unwind::kDwarfRegsMask);
+      absl::StatusOr<unwind::DwarfStack> stack = absl::InternalError("no registers");
+      if (regs.ok()) {
+        auto lookup = [&](uint64_t addr) -> const unwind::FileMapping* {
+          const formats::Mapping* m = tracker_.FindMapping(ps->pid, ps->time_ns, addr);
+          if (m == nullptr || m->path.empty() || m->path[0] != '/') return nullptr;
+          auto [it, inserted] = dwarf_files_.try_emplace(m->id);
+          if (inserted) it->second = unwind::FileMapping{m->path, m->start, m->end, m->pgoff};
+          return &it->second;
+        };
+        stack = dwarf_unwinder_->Unwind(*regs, ps->stack, regs->regs[PERF_REG_X86_SP], lookup,
+                                        RP_MAX_STACK_DEPTH);
+      }
+      if (!stack.ok()) {
+        out.flags |= formats::kSampleUserStackFailed;
+        ++loss_.user_stack_failed;
+      } else {
+        using formats::UnwindStop;
+        UnwindStop stop = UnwindStop::kEnd;
+        switch (stack->stop) {
+          case unwind::DwarfStop::kEnd:
+            break;
+          case unwind::DwarfStop::kNoInfo:
+            stop = UnwindStop::kMiss;
+            break;
+          case unwind::DwarfStop::kReadFault:
+            stop = UnwindStop::kReadFault;
+            break;
+          case unwind::DwarfStop::kDepth:
+            stop = UnwindStop::kDepth;
+            out.flags |= formats::kSampleUserTruncated;
+            ++loss_.user_truncated;
+            break;
+          case unwind::DwarfStop::kError:
+            stop = UnwindStop::kBadFrame;
+            break;
+        }
+        out.flags |= formats::kSampleUnwoundDwarf |
+                     (static_cast<uint32_t>(stop) << formats::kSampleStopShift);
+        AppendUserFrames(ps->pid, ps->time_ns, stack->pcs, &out);
+      }
+    }
+    ready_.push_back(std::move(out));
+  }
+  dwarf_pending_.clear();
+}
+
 void Session::ResolvePending() {
+  ResolveDwarfPending();
   for (const auto& [offset, size] : pending_) {
     const absl::Span<const uint8_t> raw(pending_bytes_.data() + offset, size);
     rp_sample s;
@@ -412,22 +540,7 @@ void Session::ResolvePending() {
     out.flags |= (static_cast<uint32_t>(s.user_stop) << formats::kSampleStopShift) &
                  formats::kSampleStopMask;
     out.kernel_ips.assign(s.ips, s.ips + nk);
-    out.user_frames.reserve(nu);
-    // A zero return address ends some frame-pointer chains; it is the end
-    // of the stack, not a frame.
-    while (nu > 0 && s.ips[nk + nu - 1] == 0) --nu;
-    for (size_t i = 0; i < nu; ++i) {
-      formats::UserFrame f = tracker_.Resolve(s.pid, s.time_ns, s.ips[nk + i]);
-      if (f.mapping_id == 0) {
-        ++loss_.unmapped_user_frames;
-        // A return address in no executable mapping means the frame-pointer
-        // walk left the stack (code built without frame pointers): what
-        // follows is noise, so the stack ends here. A leaf outside every
-        // mapping (JIT code, a sample during exec) is kept.
-        if (i > 0) break;
-      }
-      out.user_frames.push_back(f);
-    }
+    AppendUserFrames(s.pid, s.time_ns, absl::MakeConstSpan(s.ips + nk, nu), &out);
     const size_t nc = std::min<size_t>({s.n_counters, RP_MAX_COUNTERS, counter_totals_.size()});
     for (size_t i = 0; i < nc; ++i) {
       // Scale for multiplexing: the counter ran `running` of the `enabled`
@@ -485,8 +598,10 @@ absl::StatusOr<RecordSummary> Session::Run() {
   if (opt_.frequency && opt_.period) return absl::InvalidArgumentError("give -F or -c, not both");
   if (opt_.frequency && *opt_.frequency == 0) return absl::InvalidArgumentError("-F must be > 0");
   if (opt_.period && *opt_.period == 0) return absl::InvalidArgumentError("-c must be > 0");
-  if (opt_.call_graph == CallGraphMode::kDwarf) {
-    return absl::UnimplementedError("--call-graph dwarf is not available in this build yet");
+  if (dwarf() && !opt_.counters.empty()) {
+    return absl::InvalidArgumentError(
+        "--counters are read by the BPF sample program, which --call-graph dwarf does not use; "
+        "use --call-graph auto (or fp, sframe, ehframe) with --counters");
   }
   ASSIGN_OR_RETURN(spec_, ParseEventSpec(opt_.event));
   for (const std::string& c : opt_.counters) {
@@ -533,6 +648,8 @@ absl::StatusOr<RecordSummary> Session::Run() {
   if (tables()) {
     unwind_ = std::make_unique<UnwindTables>(opt_.call_graph, sampler_.get(),
                                              [this](const std::string& m) { Warn(m); });
+  }
+  if (tables() || dwarf()) {
     epoll_ = ScopedFd(epoll_create1(EPOLL_CLOEXEC));
     if (!epoll_.valid()) return LastErrnoStatus("creating an epoll set");
     epoll_event ev{};

@@ -84,7 +84,7 @@ struct RecordSummary {
   std::vector<CounterTotal> counters;
   bool counters_grouped = true;  // false: the PMU could not hold them as one group
   CallGraphMode call_graph = CallGraphMode::kAuto;
-  UnwindTableStats unwind;  // table-based modes
+  UnwindTableStats unwind;           // table-based modes
   uint64_t unwind_table_frames = 0;  // user frames the BPF unwinder took from a table
   uint64_t unwind_fp_frames = 0;     // ... and from frame pointers
 };

@@ -259,10 +259,30 @@ UnwindTables::Binary& UnwindTables::Acquire(const formats::Mapping& m, const std
 
 absl::Status UnwindTables::UpdateProcess(uint32_t pid,
                                          const std::vector<const formats::Mapping*>& mappings) {
+  // Twice when tables must be built: first with what is loaded already, so
+  // that e.g. the C library's table (shared with other processes) is used
+  // at once rather than after this process's other tables are built.
+  bool missing = false;
+  RETURN_IF_ERROR(Publish(pid, mappings, /*build=*/false, &missing));
+  if (!missing) return absl::OkStatus();
+  return Publish(pid, mappings, /*build=*/true, &missing);
+}
+
+absl::Status UnwindTables::Publish(uint32_t pid,
+                                   const std::vector<const formats::Mapping*>& mappings, bool build,
+                                   bool* missing) {
   auto pm = std::make_unique<rp_proc_maps>();
   for (const formats::Mapping* m : mappings) {
     if (m->path.empty() || m->path[0] != '/' || m->path.ends_with(" (deleted)")) continue;
-    Binary& b = Acquire(*m, KeyOf(*m));
+    const std::string key = KeyOf(*m);
+    if (!build) {
+      auto it = binaries_.find(key);
+      if (it == binaries_.end() || (it->second.has_table && !it->second.resident)) {
+        *missing = true;
+        continue;
+      }
+    }
+    Binary& b = Acquire(*m, key);
     if (!b.has_table || !b.resident) continue;
     // The PT_LOAD that holds the mapping's file offset gives the bias.
     const unwind::LoadSegment* seg = nullptr;

@@ -115,6 +115,10 @@ class UnwindTables {
     bool resident = false;
   };
   static std::string KeyOf(const formats::Mapping& m);
+  // Writes the process's entry; with build=false only binaries seen
+  // before are used, and *missing says whether others were skipped.
+  absl::Status Publish(uint32_t pid, const std::vector<const formats::Mapping*>& mappings,
+                       bool build, bool* missing);
   // The binary's entry, built and loaded if it is not resident.
   Binary& Acquire(const formats::Mapping& m, const std::string& key);
   absl::StatusOr<unwind::UnwindTable> BuildTable(const std::string& path);
@@ -129,8 +133,8 @@ class UnwindTables {
   UnwindMapWriter* writer_;
   WarnFn warn_;
   absl::node_hash_map<std::string, Binary> binaries_;  // stable references
-  std::list<std::string> lru_;  // resident keys, most recently used first
-  std::vector<std::pair<uint32_t, uint32_t>> free_;  // [first, count), sorted, coalesced
+  std::list<std::string> lru_;                         // resident keys, most recently used first
+  std::vector<std::pair<uint32_t, uint32_t>> free_;    // [first, count), sorted, coalesced
   std::vector<uint32_t> free_slots_;
   uint32_t next_slot_ = 0;
   std::vector<uint32_t> slot_generation_;

@@ -142,11 +142,11 @@ struct LossStats {
   uint64_t user_stack_failed = 0;     // samples without a readable user stack
   uint64_t unmapped_user_frames = 0;  // user frames in no known mapping
   // Table-based unwinding (--call-graph auto/sframe/ehframe); 0 otherwise.
-  uint64_t unwind_tables_loaded = 0;          // binary tables loaded into BPF maps
-  uint64_t unwind_tables_evicted = 0;         // evicted to stay under --unwind-mem
-  uint64_t unwind_rows_evicted = 0;           // rows of those tables
-  uint64_t unwind_binaries_without_table = 0; // no usable .sframe/.eh_frame
-  uint64_t unwind_tables_too_big = 0;         // larger than --unwind-mem
+  uint64_t unwind_tables_loaded = 0;           // binary tables loaded into BPF maps
+  uint64_t unwind_tables_evicted = 0;          // evicted to stay under --unwind-mem
+  uint64_t unwind_rows_evicted = 0;            // rows of those tables
+  uint64_t unwind_binaries_without_table = 0;  // no usable .sframe/.eh_frame
+  uint64_t unwind_tables_too_big = 0;          // larger than --unwind-mem
   bool operator==(const LossStats&) const = default;
 };
 

@@ -87,8 +87,8 @@ std::string FormatDerived(const DerivedColumn& c, std::optional<double> v) {
 }
 
 std::string Share(uint64_t n, uint64_t total) {
-  return absl::StrFormat("%.1f%%", total == 0 ? 0.0 : 100.0 * static_cast<double>(n) /
-                                                           static_cast<double>(total));
+  return absl::StrFormat(
+      "%.1f%%", total == 0 ? 0.0 : 100.0 * static_cast<double>(n) / static_cast<double>(total));
 }
 
 // How user stacks were unwound, and why they ended: lines for the summary.
@@ -104,8 +104,8 @@ void AppendUnwindSummary(const formats::Profile& p, LineFn& line) {
     }
     line("User stacks unwound by",
          absl::StrCat(absl::StrJoin(parts, ", "), " (", u.recorded, " samples)"));
-    static constexpr const char* kStops[] = {"", "end", "table miss", "read fault", "depth limit",
-                                             "bad frame"};
+    static constexpr const char* kStops[] = {"",           "end",         "table miss",
+                                             "read fault", "depth limit", "bad frame"};
     std::vector<std::string> stops;
     for (size_t i = 1; i < std::size(kStops); ++i) {
       if (u.by_stop[i] > 0) stops.push_back(absl::StrCat(kStops[i], " ", u.by_stop[i]));
@@ -114,11 +114,10 @@ void AppendUnwindSummary(const formats::Profile& p, LineFn& line) {
   }
   const formats::LossStats& l = p.loss;
   if (l.unwind_tables_loaded > 0 || l.unwind_binaries_without_table > 0) {
-    line("Unwind tables", absl::StrCat(l.unwind_tables_loaded, " loaded, ",
-                                       l.unwind_tables_evicted, " evicted (",
-                                       l.unwind_rows_evicted, " rows), ",
-                                       l.unwind_binaries_without_table, " binaries without one, ",
-                                       l.unwind_tables_too_big, " over --unwind-mem"));
+    line("Unwind tables",
+         absl::StrCat(l.unwind_tables_loaded, " loaded, ", l.unwind_tables_evicted, " evicted (",
+                      l.unwind_rows_evicted, " rows), ", l.unwind_binaries_without_table,
+                      " binaries without one, ", l.unwind_tables_too_big, " over --unwind-mem"));
   }
 }
 

@@ -210,7 +210,7 @@ struct unwind_ctx {
  * table, evicted table, or a PC before the first row). *source gets the
  * table's RP_UNWOUND_* bit. */
 static __always_inline struct rp_unwind_row* find_row(struct rp_proc_maps* pm, rp_u64 pc,
-                                                       rp_u32* source) {
+                                                      rp_u32* source) {
   if (!pm) return 0;
   rp_u32 n = pm->count;
   if (n == 0 || n > RP_MAX_PROC_MAPS) return 0;
