@@ -230,17 +230,19 @@ UnwindTables::Binary& UnwindTables::Acquire(const formats::Mapping& m, const std
     return b;
   }
   const auto started = std::chrono::steady_clock::now();
-  auto fail = [&](const absl::Status& why) -> Binary& {
+  // A file without unwind sections is normal (NotFound: quietly frame
+  // pointers); a file that cannot be read at all is worth a warning.
+  auto fail = [&](const absl::Status& why, bool always_warn = false) -> Binary& {
     b.has_table = false;
     ++stats_.binaries_without_table;
-    if (!absl::IsNotFound(why)) {
+    if (always_warn || !absl::IsNotFound(why)) {
       warn_(absl::StrCat(m.path, ": no unwind table (", why.message(),
                          "); its frames are walked with frame pointers"));
     }
     return b;
   };
   absl::StatusOr<std::vector<unwind::LoadSegment>> segs = unwind::ReadLoadSegments(m.path);
-  if (!segs.ok()) return fail(segs.status());
+  if (!segs.ok()) return fail(segs.status(), /*always_warn=*/true);
   absl::StatusOr<unwind::UnwindTable> table = BuildTable(m.path);
   if (!table.ok()) return fail(table.status());
   absl::StatusOr<EncodedTable> encoded = EncodeTable(*table);

@@ -51,14 +51,21 @@ def main():
     wl = os.path.join(args.build, "workloads")
     out = os.path.join(tempfile.mkdtemp(), "r.rpf")
     configs = {
-        "fp, 5-frame stacks (chain)": [ringprof, "record", "-q", "-F", "999", "-o", out, "--",
+        "fp, 5-frame stacks (chain)": [ringprof, "record", "-q", "-F", "999", "--call-graph",
+                                       "fp", "-o", out, "--",
                                        os.path.join(wl, "workload_chain"), "3"],
-        "fp, 32-frame stacks (deep 28)": [ringprof, "record", "-q", "-F", "999", "-o", out, "--",
-                                          os.path.join(wl, "workload_deep"), "28", "3"],
         "fp + 2 counters (chain)": [ringprof, "record", "-q", "-F", "999", "--counters",
                                     "page-faults,context-switches", "-o", out, "--",
                                     os.path.join(wl, "workload_chain"), "3"],
     }
+    # Table unwinding (issue 4): the same 32-frame stacks without frame
+    # pointers, through .sframe and .eh_frame tables, and the fp program on
+    # the frame-pointer build for comparison.
+    for mode, build in (("fp", "workload_deep"), ("auto", "workload_deep"),
+                        ("auto", "workload_deep_sframe"), ("auto", "workload_deep_ehframe")):
+        configs[f"{mode}, 32 frames ({build} 28)"] = [
+            ringprof, "record", "-q", "-F", "999", "--call-graph", mode, "-o", out, "--",
+            os.path.join(wl, build), "28", "3"]
     with open("/proc/sys/kernel/bpf_stats_enabled") as f:
         before = f.read().strip()
     with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
@@ -73,7 +80,7 @@ def main():
                     if cnt:
                         per[prog].append(ns / cnt)
             cols = [f"{p} {statistics.median(v):7.0f} ns" for p, v in per.items() if v]
-            print(f"  {name:32} " + "   ".join(cols))
+            print(f"  {name:44} " + "   ".join(cols))
     finally:
         with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
             f.write(before)
