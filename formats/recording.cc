@@ -952,10 +952,17 @@ absl::Status RecordingWriter::Finish(const LossStats& loss, uint64_t end_time_ns
   ByteSink stats(scratch_, 0);
   for (uint64_t v :
        {loss.lost_samples, loss.lost_perf_records, loss.throttle_events, loss.kernel_truncated,
-        loss.user_truncated, loss.user_stack_failed, loss.unmapped_user_frames,
-        loss.unwind_tables_loaded, loss.unwind_tables_evicted, loss.unwind_rows_evicted,
-        loss.unwind_binaries_without_table, loss.unwind_tables_too_big}) {
+        loss.user_truncated, loss.user_stack_failed, loss.unmapped_user_frames}) {
     AppendVarint(stats, v);
+  }
+  // The unwind fields came later; absent means 0, so they are written only
+  // when one is set (recordings without table unwinding keep their bytes).
+  const uint64_t unwind_fields[] = {loss.unwind_tables_loaded, loss.unwind_tables_evicted,
+                                    loss.unwind_rows_evicted, loss.unwind_binaries_without_table,
+                                    loss.unwind_tables_too_big};
+  if (std::any_of(std::begin(unwind_fields), std::end(unwind_fields),
+                  [](uint64_t v) { return v != 0; })) {
+    for (uint64_t v : unwind_fields) AppendVarint(stats, v);
   }
   RETURN_IF_ERROR(WriteChunk(kChunkStats, std::string_view(stats.data(), stats.size())));
   char end[kMaxVarint];

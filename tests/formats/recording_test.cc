@@ -281,6 +281,33 @@ TEST(RecordingTest, EmptyRecordingRoundTrips) {
   std::remove(path.c_str());
 }
 
+TEST(RecordingTest, UnwindStatsAndSampleFlagsRoundTrip) {
+  const std::string path = TempPath("unwind.rpf");
+  auto w = RecordingWriter::Create(path);
+  ASSERT_TRUE(w.ok()) << w.status();
+  Sample s;
+  s.time_ns = 1;
+  s.flags = kSampleUnwoundSframe | kSampleUnwoundEhFrame |
+            (static_cast<uint32_t>(UnwindStop::kDepth) << kSampleStopShift);
+  ASSERT_TRUE((*w)->WriteSamples({s}).ok());
+  LossStats loss;
+  loss.user_truncated = 1;
+  loss.unwind_tables_loaded = 7;
+  loss.unwind_tables_evicted = 2;
+  loss.unwind_rows_evicted = 300000;
+  loss.unwind_binaries_without_table = 1;
+  loss.unwind_tables_too_big = 4;
+  ASSERT_TRUE((*w)->Finish(loss, 2).ok());
+  auto got = ReadRecording(path);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(got->damage.empty());
+  EXPECT_EQ(got->loss, loss);
+  ASSERT_EQ(got->samples.size(), 1u);
+  EXPECT_EQ(got->samples[0].flags, s.flags);
+  EXPECT_EQ(SampleStop(got->samples[0].flags), UnwindStop::kDepth);
+  std::remove(path.c_str());
+}
+
 TEST(RecordingTest, SamplesAreCompact) {
   std::mt19937_64 rng(1);
   std::vector<Sample> samples;
