@@ -96,13 +96,13 @@ class UnwindTest : public RecordTest {
 
 TEST_F(UnwindTest, ChainBuildsAgreeWithFramePointerBuild) {
   SKIP_UNLESS_RECORDING_WORKS();
-  const auto reference = Record("workload_chain", "fp", {"1.5"});
+  const auto reference = Record("workload_chain", "fp", {"2.0"});
   ASSERT_GT(reference.count("main;a;b;c") ? reference.at("main;a;b;c") : 0.0, 0.9)
       << Describe(reference);
   for (const std::string w :
        {"workload_chain", "workload_chain_sframe", "workload_chain_ehframe"}) {
     SCOPED_TRACE(w);
-    const auto shares = Record(w, "auto", {"1.5"});
+    const auto shares = Record(w, "auto", {"2.0"});
     ExpectAgreement(shares, reference, w + " auto vs fp build");
     if (HasFailure())
       ADD_FAILURE() << "auto:\n" << Describe(shares) << "fp:\n" << Describe(reference);
@@ -148,8 +148,8 @@ TEST_F(UnwindTest, EachTableSourceIsUsedAsAsked) {
 
 TEST_F(UnwindTest, QsortThroughLibcAgreesWithDwarfMode) {
   SKIP_UNLESS_RECORDING_WORKS();
-  const auto reference = Record("workload_qsort", "dwarf", {"1.5"});
-  const auto shares = Record("workload_qsort", "auto", {"1.5"});
+  const auto reference = Record("workload_qsort", "dwarf", {"2.0"});
+  const auto shares = Record("workload_qsort", "auto", {"2.0"});
   // The chain crosses libc (qsort_r, msort_with_tmp) between sort_once and
   // the comparator.
   double through_libc = 0;
@@ -169,8 +169,8 @@ TEST_F(UnwindTest, ChainBuildsAgreeWithDwarfMode) {
   SKIP_UNLESS_RECORDING_WORKS();
   for (const std::string w : {"workload_chain_sframe", "workload_chain_ehframe"}) {
     SCOPED_TRACE(w);
-    const auto reference = Record(w, "dwarf", {"1.0"});
-    const auto shares = Record(w, "auto", {"1.0"});
+    const auto reference = Record(w, "dwarf", {"2.0"});
+    const auto shares = Record(w, "auto", {"2.0"});
     ExpectAgreement(shares, reference, w + " auto vs dwarf");
     if (HasFailure())
       ADD_FAILURE() << "auto:\n" << Describe(shares) << "dwarf:\n" << Describe(reference);
