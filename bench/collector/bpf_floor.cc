@@ -52,11 +52,13 @@ int main(int argc, char** argv) {
     std::vector<bpf_insn> insns;
   };
   const Variant variants[] = {
-      {"empty program", {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},  // r0 = 0
-                         {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}}},
-      {"one bpf_ktime_get_ns", {{BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ktime_get_ns},
-                                {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
-                                {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}}},
+      {"empty program",
+       {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},  // r0 = 0
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}}},
+      {"one bpf_ktime_get_ns",
+       {{BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ktime_get_ns},
+        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}}},
   };
   int status = 0;
   for (const Variant& v : variants) {
