@@ -1,15 +1,16 @@
-// The per-invocation floor of a perf_event BPF program on this machine: an
-// empty program (r0 = 0; exit), and one that only reads the clock
-// (bpf_ktime_get_ns, as the sample program does once), each attached to a
-// cpu-clock sampling event on a spinning child, their cost read from the
+// What the building blocks of the sample program cost on this machine:
+// calibration programs (empty; one clock read; one 8-byte read of the
+// interrupted user stack; one 64-byte ring-buffer output), each attached to
+// a cpu-clock sampling event on a spinning child, their cost read from the
 // kernel's BPF run-time statistics (kernel.bpf_stats_enabled, the same
-// source as bpf_cost.py). What the statistics charge an empty program they
-// charge every program before it does any work, so bpf_cost.py's figures
-// minus this floor are the sample program's own cost.
+// source as bpf_cost.py). What the statistics charge the empty program they
+// charge every program, so bpf_cost.py's figures minus it are the sample
+// program's own cost, and the other rows say which of its parts are dear.
 //
 //   build/bench/collector/bench_bpf_floor [SECONDS] [HZ]     (as root)
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
+#include <linux/bpf_perf_event.h>
 #include <linux/perf_event.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -47,18 +49,53 @@ int main(int argc, char** argv) {
     out << "1";
     if (!out) return Fail("enabling kernel.bpf_stats_enabled (run as root)");
   }
+  // A ring buffer for the output variant; nothing consumes it (when full,
+  // the output fails fast, which a run of a few seconds does not reach).
+  int ring = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "floor_ring", 0, 0, 16u << 20, nullptr);
+  if (ring < 0) return Fail("creating a ring buffer");
+  constexpr uint8_t kR0 = BPF_REG_0, kR1 = BPF_REG_1, kR2 = BPF_REG_2, kR3 = BPF_REG_3,
+                    kR4 = BPF_REG_4, kR6 = BPF_REG_6, kFp = BPF_REG_10;
+  const bpf_insn ret0[] = {{BPF_ALU64 | BPF_MOV | BPF_K, kR0, 0, 0, 0},
+                           {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+  auto with_ret0 = [&](std::vector<bpf_insn> v) {
+    v.insert(v.end(), std::begin(ret0), std::end(ret0));
+    return v;
+  };
+  // The interrupted user stack pointer: bpf_perf_event_data.regs.rsp.
+  const auto sp_off =
+      static_cast<int16_t>(offsetof(bpf_perf_event_data, regs) + offsetof(struct pt_regs, rsp));
   struct Variant {
     const char* name;
     std::vector<bpf_insn> insns;
   };
   const Variant variants[] = {
-      {"empty program",
-       {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},  // r0 = 0
-        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}}},
-      {"one bpf_ktime_get_ns",
-       {{BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ktime_get_ns},
-        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
-        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}}},
+      {"empty program", with_ret0({})},
+      {"one bpf_ktime_get_ns", with_ret0({{BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ktime_get_ns}})},
+      // r3 = ctx->regs.rsp; bpf_probe_read_user(fp - 8, 8, r3)
+      {"one 8-byte user read",
+       with_ret0({{BPF_LDX | BPF_MEM | BPF_DW, kR3, kR1, sp_off, 0},
+                  {BPF_ALU64 | BPF_MOV | BPF_X, kR1, kFp, 0, 0},
+                  {BPF_ALU64 | BPF_ADD | BPF_K, kR1, 0, 0, -8},
+                  {BPF_ALU64 | BPF_MOV | BPF_K, kR2, 0, 0, 8},
+                  {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_probe_read_user}})},
+      // 64 zero bytes on the stack, then bpf_ringbuf_output(ring, fp - 64, 64, NO_WAKEUP)
+      {"one 64-byte ring output",
+       with_ret0({{BPF_ALU64 | BPF_MOV | BPF_K, kR6, 0, 0, 0},
+                  {BPF_STX | BPF_MEM | BPF_DW, kFp, kR6, -8, 0},
+                  {BPF_STX | BPF_MEM | BPF_DW, kFp, kR6, -16, 0},
+                  {BPF_STX | BPF_MEM | BPF_DW, kFp, kR6, -24, 0},
+                  {BPF_STX | BPF_MEM | BPF_DW, kFp, kR6, -32, 0},
+                  {BPF_STX | BPF_MEM | BPF_DW, kFp, kR6, -40, 0},
+                  {BPF_STX | BPF_MEM | BPF_DW, kFp, kR6, -48, 0},
+                  {BPF_STX | BPF_MEM | BPF_DW, kFp, kR6, -56, 0},
+                  {BPF_STX | BPF_MEM | BPF_DW, kFp, kR6, -64, 0},
+                  {BPF_LD | BPF_DW | BPF_IMM, kR1, BPF_PSEUDO_MAP_FD, 0, ring},
+                  {0, 0, 0, 0, 0},
+                  {BPF_ALU64 | BPF_MOV | BPF_X, kR2, kFp, 0, 0},
+                  {BPF_ALU64 | BPF_ADD | BPF_K, kR2, 0, 0, -64},
+                  {BPF_ALU64 | BPF_MOV | BPF_K, kR3, 0, 0, 64},
+                  {BPF_ALU64 | BPF_MOV | BPF_K, kR4, 0, 0, BPF_RB_NO_WAKEUP},
+                  {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ringbuf_output}})},
   };
   int status = 0;
   for (const Variant& v : variants) {
@@ -95,7 +132,7 @@ int main(int argc, char** argv) {
     if (ev >= 0) close(ev);
     close(prog);
     if (!ok) break;
-    std::printf("%-22s %6llu runs, %6.0f ns per run\n", v.name,
+    std::printf("%-24s %6llu runs, %6.0f ns per run\n", v.name,
                 static_cast<unsigned long long>(info.run_cnt),
                 info.run_cnt ? static_cast<double>(info.run_time_ns) / info.run_cnt : 0.0);
   }
