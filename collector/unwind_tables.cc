@@ -91,6 +91,14 @@ absl::StatusOr<EncodedTable> EncodeTable(const unwind::UnwindTable& table) {
     }
     out.rows.push_back(e);
   }
+  const uint32_t last_page = out.rows.back().pc >> RP_UNWIND_PAGE_SHIFT;
+  out.pages.reserve(last_page + 1);
+  size_t r = 0;
+  for (uint32_t page = 0; page <= last_page; ++page) {
+    const uint64_t start = uint64_t{page} << RP_UNWIND_PAGE_SHIFT;
+    while (r + 1 < out.rows.size() && out.rows[r + 1].pc <= start) ++r;
+    out.pages.push_back(static_cast<uint32_t>(r));
+  }
   return out;
 }
 
@@ -168,11 +176,12 @@ void UnwindTables::Evict(const std::string& key) {
 }
 
 absl::Status UnwindTables::Load(const std::string& key, Binary& b, const EncodedTable& t) {
-  const auto n = static_cast<uint32_t>(t.rows.size());
+  const auto n = static_cast<uint32_t>(t.entries());
   if (n > writer_->row_capacity()) {
     ++stats_.tables_too_big;
     return absl::ResourceExhaustedError(
-        absl::StrCat("its unwind table has ", n, " rows (", n * sizeof(rp_unwind_row) / 1024,
+        absl::StrCat("its unwind table has ", t.rows.size(), " rows and ", t.pages.size(),
+                     " index entries (", n * sizeof(rp_unwind_row) / 1024,
                      " KiB), more than --unwind-mem allows; raise --unwind-mem"));
   }
   uint32_t slot = 0;
@@ -193,10 +202,14 @@ absl::Status UnwindTables::Load(const std::string& key, Binary& b, const Encoded
     return absl::ResourceExhaustedError("no room for its unwind table");
   }
   writer_->WriteRows(first, t.rows);
+  std::vector<rp_unwind_row> index(t.pages.size());
+  for (size_t i = 0; i < t.pages.size(); ++i) index[i].pc = t.pages[i];
+  writer_->WriteRows(first + static_cast<uint32_t>(t.rows.size()), index);
   rp_unwind_bin bin{};
   bin.pc_base = t.pc_base;
   bin.row_start = first;
-  bin.row_count = n;
+  bin.row_count = static_cast<uint32_t>(t.rows.size());
+  bin.page_count = static_cast<uint32_t>(t.pages.size());
   bin.generation = ++slot_generation_[slot];
   bin.source = t.source;
   if (absl::Status s = writer_->WriteBin(slot, bin); !s.ok()) {

@@ -64,7 +64,11 @@ struct EncodedTable {
   uint64_t pc_base = 0;
   uint32_t source = 0;  // RP_UNWOUND_SFRAME or RP_UNWOUND_EHFRAME
   std::vector<rp_unwind_row> rows;
+  // pages[i]: index of the row in force at pc_base + (i << RP_UNWIND_PAGE_SHIFT).
+  std::vector<uint32_t> pages;
   size_t unencodable_rows = 0;
+  // Array entries the table takes in "unwind_rows": rows, then the page index.
+  size_t entries() const { return rows.size() + pages.size(); }
 };
 // InvalidArgument when the table spans more than 4 GiB of addresses.
 absl::StatusOr<EncodedTable> EncodeTable(const unwind::UnwindTable& table);
@@ -107,7 +111,7 @@ class UnwindTables {
     uint32_t slot = 0;
     uint32_t generation = 0;
     uint32_t first_row = 0;
-    uint32_t row_count = 0;
+    uint32_t row_count = 0;  // array entries: rows + page index
     uint64_t pc_base = 0;
     uint32_t source = 0;
     std::vector<unwind::LoadSegment> segments;

@@ -90,12 +90,20 @@ struct rp_unwind_row {
   rp_s8 fp_offset8;
 };
 
+/* A page index follows each binary's rows in "unwind_rows": entry i (its
+ * `pc` field) is the index, from row_start, of the row in force at
+ * pc_base + i * RP_UNWIND_PAGE, so a lookup searches only the rows of one
+ * page of code: a few cache lines instead of a search over the whole table
+ * (samples find these lines cold). */
+#define RP_UNWIND_PAGE_SHIFT 12
 struct rp_unwind_bin {
   rp_u64 pc_base;    /* ELF virtual address of row pc 0 */
   rp_u32 row_start;  /* first row in "unwind_rows" */
   rp_u32 row_count;  /* 0: slot free or evicted */
   rp_u32 generation; /* bumped when the slot is reused */
   rp_u32 source;     /* RP_UNWOUND_SFRAME or RP_UNWOUND_EHFRAME */
+  rp_u32 page_count; /* page index entries, at row_start + row_count */
+  rp_u32 pad;
 };
 
 struct rp_map_entry {
@@ -122,7 +130,7 @@ struct rp_unwind_state {
   rp_u32 methods;
   rp_u32 stop;
   rp_u32 tgid;
-  rp_u32 pad;
+  rp_u32 last_map; /* the mapping the previous frame was in */
 };
 
 struct rp_record_header {

@@ -209,31 +209,55 @@ struct unwind_ctx {
 /* The row in force at `pc` (a runtime address), or NULL (no mapping with a
  * table, evicted table, or a PC before the first row). *source gets the
  * table's RP_UNWOUND_* bit. */
-static __always_inline struct rp_unwind_row* find_row(struct rp_proc_maps* pm, rp_u64 pc,
+static __always_inline struct rp_unwind_row* find_row(struct rp_proc_maps* pm,
+                                                      struct rp_unwind_state* st, rp_u64 pc,
                                                       rp_u32* source) {
   if (!pm) return 0;
   rp_u32 n = pm->count;
   if (n == 0 || n > RP_MAX_PROC_MAPS) return 0;
-  /* Last mapping with start <= pc. */
-  rp_u32 lo = 0;
-  for (int i = 0; i < 8; i++) {
-    if (n <= 1) break;
-    rp_u32 half = n / 2;
-    rp_u32 mid = (lo + half) & (RP_MAX_PROC_MAPS - 1);
-    if (pm->entries[mid].start <= pc) lo = mid;
-    n -= half;
+  /* Consecutive frames are mostly in one binary: try the last mapping
+   * first, then search for the last mapping with start <= pc. */
+  rp_u32 lo = st->last_map & (RP_MAX_PROC_MAPS - 1);
+  struct rp_map_entry* e = &pm->entries[lo];
+  if (lo >= n || pc < e->start || pc >= e->end) {
+    lo = 0;
+    for (int i = 0; i < 8; i++) {
+      if (n <= 1) break;
+      rp_u32 half = n / 2;
+      rp_u32 mid = (lo + half) & (RP_MAX_PROC_MAPS - 1);
+      if (pm->entries[mid].start <= pc) lo = mid;
+      n -= half;
+    }
+    lo &= RP_MAX_PROC_MAPS - 1;
+    e = &pm->entries[lo];
+    if (pc < e->start || pc >= e->end) return 0;
+    st->last_map = lo;
   }
-  struct rp_map_entry* e = &pm->entries[lo & (RP_MAX_PROC_MAPS - 1)];
-  if (pc < e->start || pc >= e->end) return 0;
   rp_u32 slot = e->bin;
   struct rp_unwind_bin* bin = bpf_map_lookup_elem(&unwind_bins, &slot);
   if (!bin || bin->row_count == 0 || bin->generation != e->generation) return 0;
   rp_u64 vaddr = pc - e->bias;
   if (vaddr < bin->pc_base || vaddr - bin->pc_base > 0xffffffffull) return 0;
   rp_u32 off = (rp_u32)(vaddr - bin->pc_base);
-  /* Last row with row.pc <= off, in [row_start, row_start + row_count). */
-  rp_u32 first = bin->row_start;
-  rp_u32 count = bin->row_count;
+  /* The page index bounds the search to the rows in force within off's
+   * page: from the row in force at its start to the one at the next. */
+  rp_u32 page = off >> RP_UNWIND_PAGE_SHIFT;
+  if (page >= bin->page_count) return 0;
+  rp_u32 at = bin->row_start + bin->row_count + page;
+  struct rp_unwind_row* p = bpf_map_lookup_elem(&unwind_rows, &at);
+  if (!p) return 0;
+  rp_u32 lo_row = p->pc;
+  rp_u32 hi_row = bin->row_count - 1;
+  if (page + 1 < bin->page_count) {
+    at++;
+    p = bpf_map_lookup_elem(&unwind_rows, &at);
+    if (!p) return 0;
+    hi_row = p->pc;
+  }
+  if (lo_row > hi_row || hi_row >= bin->row_count) return 0;
+  /* Last row with row.pc <= off in [lo_row, hi_row]. */
+  rp_u32 first = bin->row_start + lo_row;
+  rp_u32 count = hi_row - lo_row + 1;
   for (int i = 0; i < 26; i++) {
     if (count <= 1) break;
     rp_u32 half = count / 2;
@@ -270,7 +294,7 @@ static long unwind_step(rp_u64 index, void* arg) {
   /* A return address points after the call: look up the call itself. */
   rp_u64 lookup_pc = st->n == 1 ? st->pc : st->pc - 1;
   rp_u32 source = 0;
-  struct rp_unwind_row* row = find_row(c->pm, lookup_pc, &source);
+  struct rp_unwind_row* row = find_row(c->pm, st, lookup_pc, &source);
   rp_u32 kind = row ? (row->kind & RP_ROW_KIND_MASK) : RP_ROW_NOINFO;
   rp_u64 ra = 0;
   if (kind == RP_ROW_UNDEFINED) {
@@ -350,6 +374,7 @@ static __always_inline rp_u32 unwind_user(struct bpf_perf_event_data* ctx, struc
   st->methods = 0;
   st->stop = RP_STOP_NONE;
   st->tgid = s->pid;
+  st->last_map = 0;
   struct unwind_ctx c = {
       .s = s,
       .st = st,

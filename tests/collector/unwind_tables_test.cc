@@ -138,8 +138,28 @@ TEST(EncodeTable, RulesThatFitAndRulesThatDoNot) {
   EXPECT_EQ(e->rows[5].kind, RP_ROW_NOINFO);
   EXPECT_EQ(e->unencodable_rows, 2u);
 
+  EXPECT_EQ(e->pages, std::vector<uint32_t>{0});  // all rows within the first page
+
   t.rows.push_back(row(0x1000 + (uint64_t{1} << 32), CfaBase::kSp, 8));
   EXPECT_FALSE(EncodeTable(t).ok());
+}
+
+TEST(EncodeTable, PageIndexGivesTheRowInForceAtEachPageStart) {
+  using unwind::CfaBase;
+  unwind::UnwindTable t;
+  auto row = [](uint64_t pc, int32_t cfa) {
+    unwind::UnwindRow r;
+    r.pc = pc;
+    r.cfa_base = CfaBase::kSp;
+    r.cfa_offset = cfa;
+    return r;
+  };
+  t.rows = {row(0x400000, 8), row(0x401800, 16), row(0x402000, 24), row(0x405010, 8)};
+  absl::StatusOr<EncodedTable> e = EncodeTable(t);
+  ASSERT_TRUE(e.ok()) << e.status();
+  // Pages at +0x0000 .. +0x5000: rows 0, 0, 2 (starts exactly there), 2, 2, 2.
+  EXPECT_EQ(e->pages, (std::vector<uint32_t>{0, 0, 2, 2, 2, 2}));
+  EXPECT_EQ(e->entries(), 10u);
 }
 
 TEST(UnwindTables, PublishesTablesAndBiasPerProcess) {
@@ -199,9 +219,9 @@ TEST(UnwindTables, EvictsLeastRecentlyUsedToStayUnderTheCap) {
   const std::string sframe = kWorkloads + "/workload_chain_sframe";
   const std::string ehframe = kWorkloads + "/workload_chain_ehframe";
   const std::string deep = kWorkloads + "/workload_deep_ehframe";
-  const size_t n_sframe = Expected(sframe, true).rows.size();
-  const size_t n_ehframe = Expected(ehframe, false).rows.size();
-  const size_t n_deep = Expected(deep, false).rows.size();
+  const size_t n_sframe = Expected(sframe, true).entries();
+  const size_t n_ehframe = Expected(ehframe, false).entries();
+  const size_t n_deep = Expected(deep, false).entries();
   // Room for the first two tables, not for all three.
   const auto capacity = static_cast<uint32_t>(n_sframe + n_ehframe);
   ASSERT_LT(n_deep, capacity);
