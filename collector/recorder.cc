@@ -35,6 +35,7 @@
 #include "collector/sideband.h"
 #include "collector/target.h"
 #include "collector/unwind_tables.h"
+#include "collector/vdso.h"
 #include "unwind/dwarf_unwinder.h"
 
 namespace ringprof::collector {
@@ -176,6 +177,7 @@ class Session {
   std::vector<PerfRing> rings_;                    // one side-band ring per CPU
   ProcessMapTracker tracker_;
   std::unique_ptr<UnwindTables> unwind_;
+  std::optional<VdsoImage> vdso_;  // table and dwarf modes: the [vdso] behind every process
   ScopedFd epoll_;  // table and dwarf modes: BPF ring + side-band rings
   // --call-graph dwarf: raw PERF_RECORD_SAMPLEs waiting for their mappings.
   std::vector<std::pair<uint32_t, std::vector<uint8_t>>> dwarf_pending_;  // (cpu, record)
@@ -459,9 +461,12 @@ void Session::ResolveDwarfPending() {
       if (regs.ok()) {
         auto lookup = [&](uint64_t addr) -> const unwind::FileMapping* {
           const formats::Mapping* m = tracker_.FindMapping(ps->pid, ps->time_ns, addr);
-          if (m == nullptr || m->path.empty() || m->path[0] != '/') return nullptr;
+          if (m == nullptr) return nullptr;
+          std::string path = m->path;
+          if (path == "[vdso]" && vdso_) path = vdso_->path();
+          if (path.empty() || path[0] != '/') return nullptr;
           auto [it, inserted] = dwarf_files_.try_emplace(m->id);
-          if (inserted) it->second = unwind::FileMapping{m->path, m->start, m->end, m->pgoff};
+          if (inserted) it->second = unwind::FileMapping{path, m->start, m->end, m->pgoff};
           return &it->second;
         };
         stack = dwarf_unwinder_->Unwind(*regs, ps->stack, regs->regs[PERF_REG_X86_SP], lookup,
@@ -645,9 +650,18 @@ absl::StatusOr<RecordSummary> Session::Run() {
   }
   ASSIGN_OR_RETURN(sampler_,
                    BpfSampler::Load(bo, [this](absl::Span<const uint8_t> b) { OnBpfRecord(b); }));
+  if (tables() || dwarf()) {
+    absl::StatusOr<VdsoImage> vdso = VdsoImage::Capture();
+    if (vdso.ok()) {
+      vdso_.emplace(std::move(*vdso));
+    } else {
+      Warn(absl::StrCat(vdso.status().message(), "; stacks through [vdso] end there"));
+    }
+  }
   if (tables()) {
     unwind_ = std::make_unique<UnwindTables>(opt_.call_graph, sampler_.get(),
                                              [this](const std::string& m) { Warn(m); });
+    if (vdso_) unwind_->SetVdsoPath(vdso_->path());
   }
   if (tables() || dwarf()) {
     epoll_ = ScopedFd(epoll_create1(EPOLL_CLOEXEC));

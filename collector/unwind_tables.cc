@@ -287,7 +287,13 @@ absl::Status UnwindTables::Publish(uint32_t pid,
                                    const std::vector<const formats::Mapping*>& mappings, bool build,
                                    bool* missing) {
   auto pm = std::make_unique<rp_proc_maps>();
+  formats::Mapping vdso;
   for (const formats::Mapping* m : mappings) {
+    if (m->path == "[vdso]" && !vdso_path_.empty()) {
+      vdso = *m;
+      vdso.path = vdso_path_;
+      m = &vdso;
+    }
     if (m->path.empty() || m->path[0] != '/' || m->path.ends_with(" (deleted)")) continue;
     const std::string key = KeyOf(*m);
     if (!build) {

@@ -98,6 +98,9 @@ class UnwindTables {
   // loading the tables it needs.
   absl::Status UpdateProcess(uint32_t pid, const std::vector<const formats::Mapping*>& mappings);
   absl::Status RemoveProcess(uint32_t pid);
+  // Where to read the vDSO's ELF image (VdsoImage): mappings named [vdso]
+  // get their table from it. Without it they have none.
+  void SetVdsoPath(std::string path) { vdso_path_ = std::move(path); }
   // Builds and loads the table of the ELF file at `path` ahead of need
   // (e.g. a command's executable and the C library before it starts).
   void Preload(const std::string& path);
@@ -134,6 +137,7 @@ class UnwindTables {
   void Evict(const std::string& key);
 
   CallGraphMode mode_;
+  std::string vdso_path_;
   UnwindMapWriter* writer_;
   WarnFn warn_;
   absl::node_hash_map<std::string, Binary> binaries_;  // stable references

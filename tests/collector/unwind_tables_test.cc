@@ -4,6 +4,7 @@
 // (tests/workloads), so building, encoding, load bias, eviction and the
 // corrupted-.sframe fallback run on real ELF files.
 #include "collector/unwind_tables.h"
+#include "collector/vdso.h"
 
 #include <linux/perf_event.h>
 
@@ -280,6 +281,28 @@ TEST(UnwindTables, CorruptSframeFallsBackPerMode) {
       EXPECT_EQ(tables.stats().binaries_without_table, 1u);
     }
   }
+}
+
+TEST(UnwindTables, VdsoMappingsUseTheCapturedImage) {
+  absl::StatusOr<VdsoImage> vdso = VdsoImage::Capture();
+  if (absl::IsNotFound(vdso.status())) GTEST_SKIP() << vdso.status();
+  ASSERT_TRUE(vdso.ok()) << vdso.status();
+  // The copy is an ELF file with unwind information.
+  absl::StatusOr<std::vector<unwind::LoadSegment>> segs = unwind::ReadLoadSegments(vdso->path());
+  ASSERT_TRUE(segs.ok()) << segs.status();
+  MemoryMaps maps(1 << 16);
+  UnwindTables tables(CallGraphMode::kAuto, &maps, [](const std::string&) {});
+  formats::Mapping m;
+  m.path = "[vdso]";
+  m.start = 0x7ffd00000000;
+  m.end = m.start + 8192;
+  ASSERT_TRUE(tables.UpdateProcess(1, {&m}).ok());
+  EXPECT_FALSE(maps.procs.count(1)) << "no image given: no table";
+  tables.SetVdsoPath(vdso->path());
+  ASSERT_TRUE(tables.UpdateProcess(1, {&m}).ok());
+  ASSERT_TRUE(maps.procs.count(1));
+  EXPECT_EQ(maps.procs[1].entries[0].start, m.start);
+  EXPECT_FALSE(maps.RowsOf(maps.procs[1].entries[0]).empty());
 }
 
 TEST(CallGraphMode, NamesRoundTrip) {
