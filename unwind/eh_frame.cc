@@ -13,6 +13,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -318,6 +319,48 @@ bool FitsInt16(int64_t v) {
   return v >= std::numeric_limits<int16_t>::min() && v <= std::numeric_limits<int16_t>::max();
 }
 
+// The CFA rule ld writes for PLT entries, where each 16-byte entry pushes
+// once partway through: CFA = RSP + base, plus 8 from entry offset
+// `threshold` on. As DWARF: breg7 base; breg16 0; lit15; and; lit<K>; ge;
+// lit3; shl; plus. It is expanded into plain rows, two per entry.
+struct PltRule {
+  int64_t base = 0;
+  uint64_t threshold = 0;
+};
+
+std::optional<PltRule> PltRuleOf(Dwarf_Frame* frame) {
+  Dwarf_Op ops_mem[3];
+  Dwarf_Op* ops = nullptr;
+  size_t nops = 0;
+  int64_t ra_offset = 0;
+  if (dwarf_frame_register(frame, kDwarfRa, ops_mem, &ops, &nops) != 0 ||
+      !SavedAtCfaOffset(ops, nops, &ra_offset) || ra_offset != -8) {
+    return std::nullopt;
+  }
+  Dwarf_Op* cfa = nullptr;
+  size_t cfa_nops = 0;
+  if (dwarf_frame_cfa(frame, &cfa, &cfa_nops) != 0 || cfa_nops != 9) return std::nullopt;
+  const bool shape =
+      cfa[0].atom == DW_OP_breg0 + kDwarfRsp && cfa[1].atom == DW_OP_breg0 + kDwarfRa &&
+      cfa[1].number == 0 && cfa[2].atom == DW_OP_lit15 && cfa[3].atom == DW_OP_and &&
+      cfa[4].atom >= DW_OP_lit0 && cfa[4].atom <= DW_OP_lit15 && cfa[5].atom == DW_OP_ge &&
+      cfa[6].atom == DW_OP_lit3 && cfa[7].atom == DW_OP_shl && cfa[8].atom == DW_OP_plus;
+  if (!shape) return std::nullopt;
+  // RBP is left alone in PLT code.
+  if (dwarf_frame_register(frame, kDwarfRbp, ops_mem, &ops, &nops) != 0 || nops != 0) {
+    return std::nullopt;
+  }
+  PltRule rule;
+  rule.base = static_cast<int64_t>(cfa[0].number);
+  rule.threshold = cfa[4].atom - DW_OP_lit0;
+  if (!FitsInt16(rule.base + 8)) return std::nullopt;
+  return rule;
+}
+
+// Appends the rows of `rule` over [lo, hi): per 16-byte entry, RSP+base from
+// the entry start and RSP+base+8 from its threshold.
+void AppendPltRows(std::vector<UnwindRow>* rows, const PltRule& rule, uint64_t lo, uint64_t hi);
+
 // Translates libdw's answer at one PC into the row model (pc left at 0).
 UnwindRow RowFromFrame(Dwarf_Frame* frame) {
   UnwindRow row;
@@ -380,6 +423,22 @@ void AppendRow(std::vector<UnwindRow>* rows, const UnwindRow& row) {
   if (!rows->empty() && rows->back().pc == row.pc) rows->pop_back();
   if (!rows->empty() && SameRule(rows->back(), row)) return;
   rows->push_back(row);
+}
+
+void AppendPltRows(std::vector<UnwindRow>* rows, const PltRule& rule, uint64_t lo, uint64_t hi) {
+  for (uint64_t entry = lo & ~uint64_t{15}; entry < hi; entry += 16) {
+    const uint64_t pushed = entry + rule.threshold;
+    UnwindRow row;
+    row.cfa_base = CfaBase::kSp;
+    row.pc = std::max(entry, lo);
+    row.cfa_offset = static_cast<int32_t>(rule.base + (row.pc >= pushed ? 8 : 0));
+    AppendRow(rows, row);
+    if (pushed > row.pc && pushed < hi) {
+      row.pc = pushed;
+      row.cfa_offset = static_cast<int32_t>(rule.base + 8);
+      AppendRow(rows, row);
+    }
+  }
 }
 
 absl::StatusOr<UnwindTable> BuildFromElf(Elf* elf, EhFrameStats* stats) {
@@ -465,10 +524,16 @@ absl::StatusOr<UnwindTable> BuildFromElf(Elf* elf, EhFrameStats* stats) {
       Dwarf_Addr end = 0;
       bool signal = false;
       dwarf_frame_info(frame.get(), &start, &end, &signal);
-      UnwindRow row = RowFromFrame(frame.get());
-      row.pc = pc;
-      AppendRow(&rows, row);
-      pc = end > pc ? std::min<uint64_t>(end, fde.hi) : fde.hi;
+      const uint64_t next = end > pc ? std::min<uint64_t>(end, fde.hi) : fde.hi;
+      if (std::optional<PltRule> plt = PltRuleOf(frame.get())) {
+        AppendPltRows(&rows, *plt, pc, next);
+        ++st->plt_ranges;
+      } else {
+        UnwindRow row = RowFromFrame(frame.get());
+        row.pc = pc;
+        AppendRow(&rows, row);
+      }
+      pc = next;
     }
     covered = fde.hi;
   }

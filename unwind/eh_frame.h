@@ -19,10 +19,12 @@
 //      16 = RA) into an UnwindRow, merge consecutive identical rows, and put a
 //      kNoInfo row in every gap between FDEs and after the last one.
 //
-// Rules that the row model cannot carry (an expression CFA such as PLT
-// entries and signal trampolines, a CFA on another register, RA not at CFA-8,
-// RBP kept in a register or computed) become kUnsupported rows, so the
-// unwinder falls back to frame pointers there rather than guessing.
+// Rules that the row model cannot carry (an expression CFA such as signal
+// trampolines, a CFA on another register, RA not at CFA-8, RBP kept in a
+// register or computed) become kUnsupported rows, so the unwinder falls
+// back to frame pointers there rather than guessing. The one expression ld
+// writes for PLT entries (RSP+8, or RSP+16 once the entry has pushed) is
+// recognised and expanded into two plain rows per 16-byte entry.
 //
 // Corrupt input: libdw and this file validate every length and offset; a
 // bad entry stops the enumeration at its offset. If no FDE could be read the
@@ -50,6 +52,7 @@ struct EhFrameStats {
   size_t rows = 0;              // rows in the final table
   size_t unsupported_rows = 0;  // rows with cfa_base kUnsupported
   size_t undefined_rows = 0;    // rows with cfa_base kUndefined
+  size_t plt_ranges = 0;        // PLT expression ranges expanded into rows
   double build_seconds = 0;     // wall time of the whole conversion
   // Empty when the whole of .eh_frame was read; otherwise the first problem
   // (e.g. "bad CFI entry at .eh_frame offset 0x1234: invalid DWARF"). The

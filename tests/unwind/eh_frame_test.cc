@@ -79,8 +79,48 @@ std::optional<int64_t> CfaSlot(const Dwarf_Op* ops, size_t nops) {
   return std::nullopt;
 }
 
+// Evaluates a CFA expression of the small stack-machine subset ld uses for
+// PLT entries, with RSP = rsp and RIP = pc; nullopt for anything else.
+std::optional<int64_t> EvalCfa(const Dwarf_Op* ops, size_t nops, int64_t rsp, uint64_t pc) {
+  std::vector<int64_t> st;
+  auto pop2 = [&](int64_t* a, int64_t* b) {
+    if (st.size() < 2) return false;
+    *b = st.back();
+    st.pop_back();
+    *a = st.back();
+    st.pop_back();
+    return true;
+  };
+  for (size_t i = 0; i < nops; ++i) {
+    const Dwarf_Op& op = ops[i];
+    int64_t a = 0;
+    int64_t b = 0;
+    if (op.atom == DW_OP_breg0 + 7) {
+      st.push_back(rsp + static_cast<int64_t>(op.number));
+    } else if (op.atom == DW_OP_breg0 + 16) {
+      st.push_back(static_cast<int64_t>(pc) + static_cast<int64_t>(op.number));
+    } else if (op.atom >= DW_OP_lit0 && op.atom <= DW_OP_lit31) {
+      st.push_back(op.atom - DW_OP_lit0);
+    } else if (op.atom == DW_OP_and && pop2(&a, &b)) {
+      st.push_back(a & b);
+    } else if (op.atom == DW_OP_ge && pop2(&a, &b)) {
+      st.push_back(a >= b ? 1 : 0);
+    } else if (op.atom == DW_OP_shl && pop2(&a, &b)) {
+      st.push_back(a << b);
+    } else if (op.atom == DW_OP_plus && pop2(&a, &b)) {
+      st.push_back(a + b);
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (st.size() != 1) return std::nullopt;
+  return st.back();
+}
+
 // libdw's answer, reduced. Anything the row model cannot express is
-// kUnsupported, which is what the converter must emit there.
+// kUnsupported, which is what the converter must emit there. A CFA
+// expression that evaluates to RSP + a constant at this pc (PLT entries) is
+// the row kSp + that constant.
 Rule FromLibdw(Dwarf_CFI* cfi, uint64_t pc) {
   Rule r;
   Dwarf_Frame* raw = nullptr;
@@ -97,7 +137,19 @@ Rule FromLibdw(Dwarf_CFI* cfi, uint64_t pc) {
     return r;
   }
   if (CfaSlot(ops, nops) != std::optional<int64_t>(-8)) return unsupported;
-  if (dwarf_frame_cfa(frame.get(), &ops, &nops) != 0 || nops != 1) return unsupported;
+  if (dwarf_frame_cfa(frame.get(), &ops, &nops) != 0) return unsupported;
+  if (nops > 1) {
+    std::optional<int64_t> at0 = EvalCfa(ops, nops, 0, pc);
+    std::optional<int64_t> at4096 = EvalCfa(ops, nops, 4096, pc);
+    if (!at0 || !at4096 || *at4096 - *at0 != 4096) return unsupported;
+    if (dwarf_frame_register(frame.get(), 6, mem, &ops, &nops) != 0 || nops != 0) {
+      return unsupported;
+    }
+    r.kind = CfaBase::kSp;
+    r.cfa_offset = *at0;
+    return r;
+  }
+  if (nops != 1) return unsupported;
   int reg = -1;
   int64_t off = 0;
   if (ops[0].atom == DW_OP_bregx) {
@@ -234,6 +286,9 @@ TEST_F(EhFrameTest, WorkloadMatchesLibdwAtEveryAddress) {
   EXPECT_GT(c.checked, 1000u);
   // The VLA and alloca functions must put the CFA on RBP somewhere.
   EXPECT_GT(c.fp_rows_seen, 0u);
+  // Its .plt (calls into libc) is described by ld's PLT expression, which
+  // became rows (checked above against the evaluated expression).
+  EXPECT_GE(stats.plt_ranges, 1u);
   std::printf("workload: %zu FDEs, %zu rows, %zu addresses checked, %.3f ms\n", stats.fdes,
               stats.rows, c.checked, stats.build_seconds * 1e3);
 }
