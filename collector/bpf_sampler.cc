@@ -65,6 +65,7 @@ absl::StatusOr<std::unique_ptr<BpfSampler>> BpfSampler::Load(const BpfSamplerOpt
   s->skel_->rodata->n_counters = options.n_counters;
   s->skel_->rodata->n_cpus = options.n_cpus;
   s->skel_->rodata->use_tables = options.use_tables ? 1 : 0;
+  s->skel_->rodata->self_timing = options.self_timing ? 1 : 0;
   s->options_ = options;
   int err = bpf_map__set_max_entries(s->skel_->maps.samples, options.ring_bytes);
   if (err != 0) return BpfError(-err, "sizing the BPF ring buffer");
@@ -191,6 +192,20 @@ absl::StatusOr<BpfSamplerStats> BpfSampler::ReadStats() const {
     total.unwind_fp_frames += s.unwind_fp_frames;
   }
   return total;
+}
+
+absl::StatusOr<std::vector<uint64_t>> BpfSampler::ReadTiming() const {
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return ErrnoStatus(-ncpu, "counting possible CPUs");
+  std::vector<uint64_t> hist(RP_TIMING_BUCKETS);
+  std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpu));
+  for (uint32_t key = 0; key < RP_TIMING_BUCKETS; ++key) {
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.timing), &key, per_cpu.data()) != 0) {
+      return LastErrnoStatus("reading the BPF timing histogram");
+    }
+    for (uint64_t n : per_cpu) hist[key] += n;
+  }
+  return hist;
 }
 
 void BpfSampler::WriteRows(uint32_t first, absl::Span<const rp_unwind_row> rows) {

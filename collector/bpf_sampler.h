@@ -34,6 +34,8 @@ struct BpfSamplerOptions {
   // bpf_get_stack; unwind_rows sizes the row array (the memory cap).
   bool use_tables = false;
   uint32_t unwind_rows = 0;
+  // Fill the program's self-timing histogram (see sample_record.h).
+  bool self_timing = false;
 };
 
 struct BpfSamplerStats {
@@ -75,6 +77,8 @@ class BpfSampler : public UnwindMapWriter {
   // Consumes everything queued without waiting.
   absl::Status Drain();
   absl::StatusOr<BpfSamplerStats> ReadStats() const;
+  // The self-timing histogram summed over CPUs (RP_TIMING_BUCKETS counts).
+  absl::StatusOr<std::vector<uint64_t>> ReadTiming() const;
 
   // UnwindMapWriter: the table unwinder's maps (use_tables only).
   uint32_t row_capacity() const override { return rows_ != nullptr ? options_.unwind_rows : 0; }

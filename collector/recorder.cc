@@ -178,7 +178,7 @@ class Session {
   ProcessMapTracker tracker_;
   std::unique_ptr<UnwindTables> unwind_;
   std::optional<VdsoImage> vdso_;  // table and dwarf modes: the [vdso] behind every process
-  ScopedFd epoll_;  // table and dwarf modes: BPF ring + side-band rings
+  ScopedFd epoll_;                 // table and dwarf modes: BPF ring + side-band rings
   // --call-graph dwarf: raw PERF_RECORD_SAMPLEs waiting for their mappings.
   std::vector<std::pair<uint32_t, std::vector<uint8_t>>> dwarf_pending_;  // (cpu, record)
   std::vector<uint32_t> ring_cpus_;  // the CPU of each of rings_
@@ -639,6 +639,7 @@ absl::StatusOr<RecordSummary> Session::Run() {
   int possible = libbpf_num_possible_cpus();
   if (possible <= 0) return ErrnoStatus(-possible, "counting possible CPUs");
   bo.n_cpus = static_cast<uint32_t>(possible);
+  bo.self_timing = opt_.bpf_self_timing;
   if (tables()) {
     bo.use_tables = true;
     const uint64_t rows = opt_.unwind_mem_bytes / sizeof(rp_unwind_row);
@@ -862,6 +863,10 @@ absl::StatusOr<RecordSummary> Session::Run() {
   sum.counters_grouped = counters_grouped_;
   sum.call_graph = opt_.call_graph;
   if (unwind_) sum.unwind = unwind_->stats();
+  if (opt_.bpf_self_timing) {
+    absl::StatusOr<std::vector<uint64_t>> t = sampler_->ReadTiming();
+    if (t.ok()) sum.bpf_timing = std::move(*t);
+  }
   if (st.ok()) {
     sum.unwind_table_frames = st->unwind_table_frames;
     sum.unwind_fp_frames = st->unwind_fp_frames;

@@ -55,6 +55,8 @@ struct RecordOptions {
   CallGraphMode call_graph = CallGraphMode::kAuto;
   // --unwind-mem: the cap on unwind table rows loaded into BPF maps.
   uint64_t unwind_mem_bytes = 32ull << 20;
+  // Benchmark aid: the BPF program times itself (RecordSummary::bpf_timing).
+  bool bpf_self_timing = false;
   bool quiet = false;
   // Set from a signal handler to stop recording.
   const std::atomic<bool>* stop = nullptr;
@@ -87,6 +89,9 @@ struct RecordSummary {
   UnwindTableStats unwind;           // table-based modes
   uint64_t unwind_table_frames = 0;  // user frames the BPF unwinder took from a table
   uint64_t unwind_fp_frames = 0;     // ... and from frame pointers
+  // With bpf_self_timing: the sample program's run-time histogram,
+  // RP_TIMING_BUCKET_NS per bucket.
+  std::vector<uint64_t> bpf_timing;
 };
 
 absl::StatusOr<RecordSummary> Record(const RecordOptions& options);

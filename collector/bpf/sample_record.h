@@ -120,6 +120,17 @@ struct rp_proc_maps {
   struct rp_map_entry entries[RP_MAX_PROC_MAPS];
 };
 
+/* A copy of part of the user stack (per-CPU map "stack_window"): the
+ * unwinder reads whole pages of stack at once, to the end of the page it
+ * needs, instead of 8 bytes per frame, since each bpf_probe_read_user has a
+ * fixed cost that dominates a frame's work. */
+#define RP_STACK_WINDOW 512 /* power of two, at most a page */
+struct rp_stack_window {
+  rp_u64 start; /* user address of bytes[0] */
+  rp_u64 len;   /* valid bytes; 0: empty */
+  rp_u8 bytes[RP_STACK_WINDOW];
+};
+
 /* The table unwinder's registers and progress (per-CPU map "unwind_state"). */
 struct rp_unwind_state {
   rp_u64 pc;
@@ -165,6 +176,15 @@ struct rp_sample {
   rp_u64 counter_running[RP_MAX_COUNTERS];
   rp_u64 ips[2 * RP_MAX_STACK_DEPTH];
 };
+
+/* Self-timing of the sample program (map "timing", per CPU): a histogram
+ * of the time from its clock read at entry to the end of its ring output,
+ * in RP_TIMING_BUCKET_NS buckets, the last one "or more". Only filled when
+ * the collector asks (a benchmark aid: it costs one more clock read). The
+ * kernel's run-time statistics only give a mean, which one preempted run of
+ * a virtual CPU can inflate by microseconds; this gives the median. */
+#define RP_TIMING_BUCKETS 512
+#define RP_TIMING_BUCKET_NS 20
 
 /* A reading of every counter (map values of "cpu_snap" and "task_acc"). */
 struct rp_counter_reading {

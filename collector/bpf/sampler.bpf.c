@@ -29,6 +29,8 @@ const volatile rp_u32 n_counters = 0;
 const volatile rp_u32 n_cpus = 1;
 /* 1: unwind user stacks with the tables in unwind_rows. */
 const volatile rp_u32 use_tables = 0;
+/* 1: fill the "timing" histogram. */
+const volatile rp_u32 self_timing = 0;
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -72,6 +74,13 @@ struct {
   __type(value, struct rp_counter_reading);
 } task_acc SEC(".maps");
 
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, RP_TIMING_BUCKETS);
+  __type(key, rp_u32);
+  __type(value, rp_u64);
+} timing SEC(".maps");
+
 /* Unwind tables (layouts in sample_record.h). */
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -102,6 +111,13 @@ struct {
   __type(key, rp_u32);
   __type(value, struct rp_unwind_state);
 } unwind_state SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, rp_u32);
+  __type(value, struct rp_stack_window);
+} stack_window SEC(".maps");
 
 #define STACK_BYTES (RP_MAX_STACK_DEPTH * sizeof(rp_u64))
 #define HEADER_BYTES (sizeof(struct rp_sample) - sizeof(((struct rp_sample*)0)->ips))
@@ -202,6 +218,7 @@ static __always_inline void sample_counters(struct rp_sample* s, struct rp_cpu_s
 struct unwind_ctx {
   struct rp_sample* s;
   struct rp_unwind_state* st;
+  struct rp_stack_window* win;
   struct rp_proc_maps* pm; /* NULL: the process has no table-backed mapping */
   struct rp_cpu_stats* stats;
 };
@@ -273,6 +290,34 @@ static __always_inline struct rp_unwind_row* find_row(struct rp_proc_maps* pm,
   return r;
 }
 
+/* Reads the user word at addr through the stack window. A refill copies
+ * RP_STACK_WINDOW bytes from a little below addr (a saved FP sits just
+ * under the return address) but never past either end of addr's page: a
+ * page that holds addr is mapped, so the copy cannot fault where a word-sized
+ * read would not. Returns 0 on success. */
+static __always_inline int read_user_word(struct rp_stack_window* w, rp_u64 addr, rp_u64* out) {
+  rp_u64 off = addr - w->start;
+  if (addr < w->start || off + 8 > w->len) {
+    rp_u64 below = addr & 4095;
+    if (below > 64) below = 64;
+    rp_u64 start = addr - below;
+    rp_u64 len = 4096 - (start & 4095);
+    if (len > RP_STACK_WINDOW) len = RP_STACK_WINDOW;
+    if (len < below + 8) { /* a word across two pages: read just it */
+      start = addr;
+      len = 8;
+    }
+    w->len = 0;
+    if (bpf_probe_read_user(w->bytes, len, (void*)start) != 0) return -1;
+    w->start = start;
+    w->len = len;
+    off = addr - start;
+  }
+  if (off > RP_STACK_WINDOW - 8) return -1;
+  *out = *(rp_u64*)(w->bytes + off);
+  return 0;
+}
+
 /* One frame: records st->pc, then computes the caller's registers.
  * Returns 1 to stop the loop. */
 static long unwind_step(rp_u64 index, void* arg) {
@@ -303,13 +348,13 @@ static long unwind_step(rp_u64 index, void* arg) {
   }
   if (row && (kind == RP_ROW_SP || kind == RP_ROW_FP)) {
     rp_u64 cfa = (kind == RP_ROW_SP ? st->sp : st->fp) + (rp_s64)row->cfa_offset;
-    if (bpf_probe_read_user(&ra, sizeof(ra), (void*)(cfa - 8)) != 0) {
+    if (read_user_word(c->win, cfa - 8, &ra) != 0) {
       st->stop = RP_STOP_READ_FAULT;
       return 1;
     }
     if (row->kind & RP_ROW_FP_SAVED) {
       rp_u64 fp = 0;
-      if (bpf_probe_read_user(&fp, sizeof(fp), (void*)(cfa + 8 * (rp_s64)row->fp_offset8)) != 0) {
+      if (read_user_word(c->win, cfa + 8 * (rp_s64)row->fp_offset8, &fp) != 0) {
         st->stop = RP_STOP_READ_FAULT;
         return 1;
       }
@@ -329,7 +374,8 @@ static long unwind_step(rp_u64 index, void* arg) {
       st->stop = RP_STOP_END;
       return 1;
     }
-    if (st->fp < st->sp || bpf_probe_read_user(frame, sizeof(frame), (void*)st->fp) != 0) {
+    if (st->fp < st->sp || read_user_word(c->win, st->fp, &frame[0]) != 0 ||
+        read_user_word(c->win, st->fp + 8, &frame[1]) != 0) {
       st->stop = RP_STOP_MISS;
       return 1;
     }
@@ -356,7 +402,9 @@ static __always_inline rp_u32 unwind_user(struct bpf_perf_event_data* ctx, struc
                                           rp_u32 nk, struct rp_cpu_stats* stats) {
   rp_u32 zero = 0;
   struct rp_unwind_state* st = bpf_map_lookup_elem(&unwind_state, &zero);
-  if (!st) return 0;
+  struct rp_stack_window* win = bpf_map_lookup_elem(&stack_window, &zero);
+  if (!st || !win) return 0;
+  win->len = 0;
   struct pt_regs regs;
   if (s->flags & RP_SAMPLE_IN_KERNEL) {
     /* The user registers saved at kernel entry. */
@@ -378,6 +426,7 @@ static __always_inline rp_u32 unwind_user(struct bpf_perf_event_data* ctx, struc
   struct unwind_ctx c = {
       .s = s,
       .st = st,
+      .win = win,
       .pm = bpf_map_lookup_elem(&proc_maps, &st->tgid),
       .stats = stats,
   };
@@ -454,5 +503,11 @@ int on_sample(struct bpf_perf_event_data* ctx) {
   rp_u64 flags = BPF_RB_NO_WAKEUP;
   if (bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes) flags = BPF_RB_FORCE_WAKEUP;
   if (bpf_ringbuf_output(&samples, s, size, flags) != 0) st->lost++;
+  if (self_timing) {
+    rp_u64 bucket = (bpf_ktime_get_ns() - s->time_ns) / RP_TIMING_BUCKET_NS;
+    rp_u32 key = bucket < RP_TIMING_BUCKETS ? (rp_u32)bucket : RP_TIMING_BUCKETS - 1;
+    rp_u64* n = bpf_map_lookup_elem(&timing, &key);
+    if (n) (*n)++;
+  }
   return 0;
 }
