@@ -13,8 +13,11 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "base/status_macros.h"
 #include "sampler.skel.h"
 
@@ -30,22 +33,50 @@ std::string& LibbpfLog() {
 
 int LibbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;
-  char buf[1024];
-  int n = vsnprintf(buf, sizeof(buf), fmt, args);
+  // libbpf prints a rejected program's whole verifier log in one call.
+  va_list copy;
+  va_copy(copy, args);
+  int n = vsnprintf(nullptr, 0, fmt, copy);
+  va_end(copy);
+  if (n <= 0) return 0;
+  std::string text(static_cast<size_t>(n) + 1, '\0');
+  vsnprintf(text.data(), text.size(), fmt, args);
+  text.pop_back();
   std::string& log = LibbpfLog();
-  log.append(buf, n > 0 ? std::min<size_t>(static_cast<size_t>(n), sizeof(buf) - 1) : 0);
-  if (log.size() > 8192) log.erase(0, log.size() - 8192);
+  log += text;
+  if (log.size() > 65536) log.erase(0, log.size() - 65536);
   return 0;
 }
 
+// The verifier's reason, from the end of a program load log: the last line
+// before its statistics ("processed N insns ...").
+std::string VerifierReason(const std::string& log) {
+  size_t end = log.rfind("-- END PROG LOAD LOG --");
+  if (end == std::string::npos) return "";
+  std::vector<std::string> lines = absl::StrSplit(log.substr(0, end), '\n', absl::SkipEmpty());
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    if (absl::StartsWith(*it, "processed ") || absl::StartsWith(*it, "verification time") ||
+        absl::StartsWith(*it, "stack depth") || absl::StartsWith(*it, "libbpf:")) {
+      continue;
+    }
+    return *it;
+  }
+  return "";
+}
+
 absl::Status BpfError(int err, const std::string& what) {
-  if (err == EPERM || err == EACCES) {
+  // As root, EACCES from loading is the verifier refusing the program, not
+  // a missing capability: say what it said.
+  if ((err == EPERM || err == EACCES) && geteuid() != 0) {
     return absl::PermissionDeniedError(absl::StrCat(
         what, ": ", std::strerror(err),
         "; ringprof record needs CAP_BPF and CAP_PERFMON (run it as root, or grant them with "
         "'setcap cap_bpf,cap_perfmon+ep build/ringprof')"));
   }
   std::string log = LibbpfLog();
+  if (std::string reason = VerifierReason(log); !reason.empty()) {
+    return ErrnoStatus(err, absl::StrCat(what, ": the kernel's verifier refused it: ", reason));
+  }
   while (!log.empty() && log.back() == '\n') log.pop_back();
   if (size_t nl = log.rfind('\n'); nl != std::string::npos) log = log.substr(nl + 1);
   return ErrnoStatus(err, log.empty() ? what : absl::StrCat(what, " (libbpf: ", log, ")"));

@@ -513,10 +513,15 @@ void Session::ResolvePending() {
     rp_sample s;
     std::memset(&s, 0, sizeof(s));
     std::memcpy(&s, raw.data(), std::min(raw.size(), sizeof(s)));
-    const size_t header = sizeof(rp_sample) - sizeof(s.ips);
-    size_t n_ips = raw.size() > header ? (raw.size() - header) / sizeof(uint64_t) : 0;
-    size_t nk = std::min<size_t>(s.n_kernel, n_ips);
-    size_t nu = std::min<size_t>(s.n_user, n_ips - nk);
+    const size_t header = sizeof(rp_sample) - sizeof(s.data);
+    size_t n_words = raw.size() > header ? (raw.size() - header) / sizeof(uint64_t) : 0;
+    size_t nk = std::min<size_t>(s.n_kernel, n_words);
+    size_t nu = std::min<size_t>(s.n_user, n_words - nk);
+    // The counter triples follow the IPs; a record too short for them
+    // carries none.
+    size_t rec_nc = s.n_counters;
+    if (nk + nu + 3 * rec_nc > n_words) rec_nc = 0;
+    const uint64_t* counter_words = s.data + nk + nu;
     formats::Sample out;
     out.time_ns = s.time_ns;
     out.pid = s.pid;
@@ -544,15 +549,15 @@ void Session::ResolvePending() {
     if (!tables() && nu > 0) out.flags |= formats::kSampleUnwoundFp;  // bpf_get_stack
     out.flags |= (static_cast<uint32_t>(s.user_stop) << formats::kSampleStopShift) &
                  formats::kSampleStopMask;
-    out.kernel_ips.assign(s.ips, s.ips + nk);
-    AppendUserFrames(s.pid, s.time_ns, absl::MakeConstSpan(s.ips + nk, nu), &out);
-    const size_t nc = std::min<size_t>({s.n_counters, RP_MAX_COUNTERS, counter_totals_.size()});
+    out.kernel_ips.assign(s.data, s.data + nk);
+    AppendUserFrames(s.pid, s.time_ns, absl::MakeConstSpan(s.data + nk, nu), &out);
+    const size_t nc = std::min<size_t>({rec_nc, RP_MAX_COUNTERS, counter_totals_.size()});
     for (size_t i = 0; i < nc; ++i) {
       // Scale for multiplexing: the counter ran `running` of the `enabled`
       // time since the task's previous sample.
-      uint64_t v = s.counters[i];
-      uint64_t e = s.counter_enabled[i];
-      uint64_t r = s.counter_running[i];
+      uint64_t v = counter_words[i];
+      uint64_t e = counter_words[rec_nc + i];
+      uint64_t r = counter_words[2 * rec_nc + i];
       if (r > 0 && r < e) {
         v = static_cast<uint64_t>(static_cast<unsigned __int128>(v) * e / r);
       } else if (r == 0 && e > 0) {

@@ -137,7 +137,7 @@ struct rp_unwind_state {
   rp_u64 sp;
   rp_u64 fp;
   rp_u32 n;  /* frames written */
-  rp_u32 nk; /* kernel frames before them in rp_sample.ips */
+  rp_u32 nk; /* kernel frames before them in rp_sample.data */
   rp_u32 methods;
   rp_u32 stop;
   rp_u32 tgid;
@@ -149,9 +149,15 @@ struct rp_record_header {
   rp_u32 size; /* bytes of the whole record, header included */
 };
 
-/* One sample. `ips` holds n_kernel kernel IPs then n_user user IPs, each
- * leaf first; only that many entries are present in the ring record (the
- * record is cut after them). */
+/* One sample. `data` holds n_kernel kernel IPs, then n_user user IPs (each
+ * leaf first), then, when n_counters > 0, the counters: n_counters values,
+ * n_counters enabled times, n_counters running times. Only that much is in
+ * the ring record (the record is cut after it), so a sample without
+ * counters carries no room for them. Counter values are each counter's
+ * count since this task's previous sample; enabled and running are the
+ * time the counter was enabled and actually counting in that interval
+ * (they differ when the PMU multiplexes; user space scales by
+ * enabled/running). */
 struct rp_sample {
   struct rp_record_header hdr;
   rp_u64 time_ns;
@@ -162,19 +168,13 @@ struct rp_sample {
   rp_u32 flags;
   rp_u16 n_kernel;
   rp_u16 n_user;
-  rp_u16 n_counters; /* valid entries of the three counter arrays */
+  rp_u16 n_counters; /* counter triples after the IPs */
   rp_u16 event_index;
   rp_u8 user_methods; /* RP_UNWOUND_* bits */
   rp_u8 user_stop;    /* enum rp_unwind_stop */
   rp_u16 pad0;
   rp_u32 pad1;
-  /* Per counter, since this task's previous sample: the raw count, and the
-   * time the counter was enabled and actually running (they differ when the
-   * PMU multiplexes; user space scales by enabled/running). */
-  rp_u64 counters[RP_MAX_COUNTERS];
-  rp_u64 counter_enabled[RP_MAX_COUNTERS];
-  rp_u64 counter_running[RP_MAX_COUNTERS];
-  rp_u64 ips[2 * RP_MAX_STACK_DEPTH];
+  rp_u64 data[2 * RP_MAX_STACK_DEPTH + 3 * RP_MAX_COUNTERS];
 };
 
 /* Self-timing of the sample program (map "timing", per CPU): a histogram

@@ -61,7 +61,8 @@ struct {
 /* The counters' values when this CPU last switched tasks or sampled. */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 2); /* 0: the snapshot, 1: scratch for a new reading */
+  /* 0: the snapshot, 1: scratch for a new reading, 2: the sample's deltas */
+  __uint(max_entries, 3);
   __type(key, rp_u32);
   __type(value, struct rp_counter_reading);
 } cpu_snap SEC(".maps");
@@ -120,7 +121,8 @@ struct {
 } stack_window SEC(".maps");
 
 #define STACK_BYTES (RP_MAX_STACK_DEPTH * sizeof(rp_u64))
-#define HEADER_BYTES (sizeof(struct rp_sample) - sizeof(((struct rp_sample*)0)->ips))
+#define HEADER_BYTES (sizeof(struct rp_sample) - sizeof(((struct rp_sample*)0)->data))
+#define DATA_WORDS (sizeof(((struct rp_sample*)0)->data) / sizeof(rp_u64))
 
 /* Reads every counter on this CPU into `out`. Returns false if any read
  * failed. */
@@ -178,14 +180,17 @@ int on_switch(void* ctx) {
   return 0;
 }
 
-/* Fills the sample's counter deltas: what its task accumulated at earlier
- * switches plus what the counters advanced since this CPU's snapshot. */
+/* Computes the sample's counter deltas into `out` (cpu_snap[2]): what its
+ * task accumulated at earlier switches plus what the counters advanced
+ * since this CPU's snapshot. They go into the record after the stacks. */
 static __always_inline void sample_counters(struct rp_sample* s, struct rp_cpu_stats* st) {
   rp_u32 zero = 0;
   rp_u32 one = 1;
+  rp_u32 two = 2;
   struct rp_counter_reading* snap = bpf_map_lookup_elem(&cpu_snap, &zero);
   struct rp_counter_reading* now = bpf_map_lookup_elem(&cpu_snap, &one);
-  if (!snap || !now) return;
+  struct rp_counter_reading* out = bpf_map_lookup_elem(&cpu_snap, &two);
+  if (!snap || !now || !out) return;
   if (!read_counters(now, s->cpu)) st->counter_read_failed++;
   struct rp_counter_reading* acc = bpf_map_lookup_elem(&task_acc, &s->tid);
 #pragma unroll
@@ -205,9 +210,9 @@ static __always_inline void sample_counters(struct rp_sample* s, struct rp_cpu_s
       acc->enabled[i] = 0;
       acc->running[i] = 0;
     }
-    s->counters[i] = v;
-    s->counter_enabled[i] = e;
-    s->counter_running[i] = r;
+    out->value[i] = v;
+    out->enabled[i] = e;
+    out->running[i] = r;
   }
   s->n_counters = n_counters;
   __builtin_memcpy(snap, now, sizeof(*snap));
@@ -329,7 +334,7 @@ static long unwind_step(rp_u64 index, void* arg) {
     st->stop = RP_STOP_DEPTH;
     return 1;
   }
-  s->ips[slot] = st->pc;
+  s->data[slot] = st->pc;
   st->n++;
   if (st->n >= RP_MAX_STACK_DEPTH) {
     st->stop = RP_STOP_DEPTH;
@@ -397,7 +402,7 @@ static long unwind_step(rp_u64 index, void* arg) {
   return 0;
 }
 
-/* Table-based user stack walk into s->ips[nk...]. Returns the frame count. */
+/* Table-based user stack walk into s->data[nk...]. Returns the frame count. */
 static __always_inline rp_u32 unwind_user(struct bpf_perf_event_data* ctx, struct rp_sample* s,
                                           rp_u32 nk, struct rp_cpu_stats* stats) {
   rp_u32 zero = 0;
@@ -437,6 +442,11 @@ static __always_inline rp_u32 unwind_user(struct bpf_perf_event_data* ctx, struc
   return st->n;
 }
 
+/* s->data[k] = v, with the bound check the verifier needs at the access. */
+static __always_inline void put_word(struct rp_sample* s, rp_u64 k, rp_u64 v) {
+  if (k < DATA_WORDS) s->data[k] = v;
+}
+
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data* ctx) {
   rp_u32 zero = 0;
@@ -464,7 +474,7 @@ int on_sample(struct bpf_perf_event_data* ctx) {
 
   rp_u32 nk = 0;
   if (s->flags & RP_SAMPLE_IN_KERNEL) {
-    long r = bpf_get_stack(ctx, s->ips, STACK_BYTES, 0);
+    long r = bpf_get_stack(ctx, s->data, STACK_BYTES, 0);
     if (r < 0)
       s->flags |= RP_SAMPLE_KERNEL_FAILED;
     else
@@ -481,7 +491,7 @@ int on_sample(struct bpf_perf_event_data* ctx) {
   } else if (s->pid != 0) {
     /* The kernel walks user frame pointers, from the task's saved user
      * registers when the sample hit kernel mode. */
-    long r = bpf_get_stack(ctx, &s->ips[nk], STACK_BYTES, BPF_F_USER_STACK);
+    long r = bpf_get_stack(ctx, &s->data[nk], STACK_BYTES, BPF_F_USER_STACK);
     if (r < 0) {
       s->flags |= RP_SAMPLE_USER_FAILED;
       st->user_failed++;
@@ -496,7 +506,25 @@ int on_sample(struct bpf_perf_event_data* ctx) {
   s->n_kernel = nk;
   s->n_user = nu;
 
-  rp_u64 size = HEADER_BYTES + (rp_u64)(nk + nu) * sizeof(rp_u64);
+  /* The counter triples follow the IPs. */
+  rp_u32 nc = 0;
+  if (s->n_counters > 0) {
+    rp_u32 two = 2;
+    struct rp_counter_reading* d = bpf_map_lookup_elem(&cpu_snap, &two);
+    rp_u64 base = nk + nu;
+    if (d && base <= 2 * RP_MAX_STACK_DEPTH) {
+#pragma unroll
+      for (rp_u32 i = 0; i < RP_MAX_COUNTERS; i++) {
+        if (i >= n_counters) break;
+        put_word(s, base + i, d->value[i]);
+        put_word(s, base + n_counters + i, d->enabled[i]);
+        put_word(s, base + 2 * n_counters + i, d->running[i]);
+      }
+      nc = n_counters;
+    }
+    s->n_counters = nc;
+  }
+  rp_u64 size = HEADER_BYTES + (rp_u64)(nk + nu + 3 * nc) * sizeof(rp_u64);
   if (size > sizeof(*s)) size = sizeof(*s);
   s->hdr.size = size;
 

@@ -4,7 +4,6 @@
 // (tests/workloads), so building, encoding, load bias, eviction and the
 // corrupted-.sframe fallback run on real ELF files.
 #include "collector/unwind_tables.h"
-#include "collector/vdso.h"
 
 #include <linux/perf_event.h>
 
@@ -17,6 +16,7 @@
 
 #include "absl/strings/match.h"
 #include "collector/perf_sample.h"
+#include "collector/vdso.h"
 #include "gtest/gtest.h"
 #include "unwind/eh_frame.h"
 #include "unwind/elf_image.h"
