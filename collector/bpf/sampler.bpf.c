@@ -410,18 +410,20 @@ static __always_inline rp_u32 unwind_user(struct bpf_perf_event_data* ctx, struc
   struct rp_stack_window* win = bpf_map_lookup_elem(&stack_window, &zero);
   if (!st || !win) return 0;
   win->len = 0;
-  struct pt_regs regs;
   if (s->flags & RP_SAMPLE_IN_KERNEL) {
     /* The user registers saved at kernel entry. */
+    struct pt_regs regs;
     struct pt_regs* uregs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
     if (!uregs || bpf_probe_read_kernel(&regs, sizeof(regs), uregs) != 0) return 0;
     if ((regs.cs & 3) != 3) return 0; /* a kernel thread: no user context */
+    st->pc = regs.rip;
+    st->sp = regs.rsp;
+    st->fp = regs.rbp;
   } else {
-    __builtin_memcpy(&regs, &ctx->regs, sizeof(regs));
+    st->pc = ctx->regs.rip;
+    st->sp = ctx->regs.rsp;
+    st->fp = ctx->regs.rbp;
   }
-  st->pc = regs.rip;
-  st->sp = regs.rsp;
-  st->fp = regs.rbp;
   st->n = 0;
   st->nk = nk;
   st->methods = 0;
