@@ -119,16 +119,19 @@ absl::Status ProcessMapTracker::SynthesizeFromProc(uint32_t pid, const std::stri
   return absl::OkStatus();
 }
 
+const ProcessMapTracker::Generation* ProcessMapTracker::GenerationAt(const PidState& st,
+                                                                     uint64_t time_ns) {
+  auto g = std::upper_bound(st.generations.begin(), st.generations.end(), time_ns,
+                            [](uint64_t t, const Generation& x) { return t < x.time_ns; });
+  return g != st.generations.begin() ? &*(g - 1) : nullptr;
+}
+
 const formats::Mapping* ProcessMapTracker::Find(uint32_t pid, uint64_t time_ns, uint64_t addr,
                                                 int depth) const {
   auto it = pids_.find(pid);
   if (it == pids_.end() || depth > 64) return nullptr;
   const PidState& st = it->second;
-  // The generation in force at the sample's time.
-  const Generation* gen = nullptr;
-  auto g = std::upper_bound(st.generations.begin(), st.generations.end(), time_ns,
-                            [](uint64_t t, const Generation& x) { return t < x.time_ns; });
-  if (g != st.generations.begin()) gen = &*(g - 1);
+  const Generation* gen = GenerationAt(st, time_ns);
   const uint64_t floor = gen != nullptr ? gen->time_ns : 0;
   const formats::Mapping* best = nullptr;
   for (uint32_t idx : st.mappings) {
@@ -147,9 +150,7 @@ void ProcessMapTracker::CollectMappings(uint32_t pid, uint64_t time_ns, int dept
   auto it = pids_.find(pid);
   if (it == pids_.end() || depth > 64) return;
   const PidState& st = it->second;
-  auto g = std::upper_bound(st.generations.begin(), st.generations.end(), time_ns,
-                            [](uint64_t t, const Generation& x) { return t < x.time_ns; });
-  const Generation* gen = g != st.generations.begin() ? &*(g - 1) : nullptr;
+  const Generation* gen = GenerationAt(st, time_ns);
   const uint64_t floor = gen != nullptr ? gen->time_ns : 0;
   auto overlaps = [](const formats::Mapping* a, const formats::Mapping* b) {
     return a->start < b->end && b->start < a->end;

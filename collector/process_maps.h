@@ -78,6 +78,8 @@ class ProcessMapTracker {
     std::vector<Generation> generations;  // ascending by time
   };
   void AddMapping(formats::Mapping m);
+  // The generation of `st` in force at time_ns, or nullptr (before the first).
+  static const Generation* GenerationAt(const PidState& st, uint64_t time_ns);
   void StartGeneration(uint32_t pid, uint64_t time_ns, uint32_t parent);
   const formats::Mapping* Find(uint32_t pid, uint64_t time_ns, uint64_t addr, int depth) const;
   void CollectMappings(uint32_t pid, uint64_t time_ns, int depth,
