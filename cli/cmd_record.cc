@@ -255,7 +255,8 @@ int RunRecord(int argc, char** argv) {
           stderr,
           "ringprof record: call-graph %s: %llu unwind tables loaded (%llu sframe, %llu "
           "eh_frame; peak %.1f KiB), %llu evicted (%llu rows), %llu binaries without a table, "
-          "%llu over --unwind-mem; user frames: %llu from tables, %llu from frame pointers\n",
+          "%llu over --unwind-mem; user frames: %llu from tables (%.0f%% of rows from the row "
+          "cache), %llu from frame pointers\n",
           collector::CallGraphModeName(sum->call_graph),
           static_cast<unsigned long long>(u.tables_loaded),
           static_cast<unsigned long long>(u.sframe_tables),
@@ -266,6 +267,9 @@ int RunRecord(int argc, char** argv) {
           static_cast<unsigned long long>(u.binaries_without_table),
           static_cast<unsigned long long>(u.tables_too_big),
           static_cast<unsigned long long>(sum->unwind_table_frames),
+          sum->unwind_table_frames > 0 ? 100.0 * static_cast<double>(sum->row_cache_hits) /
+                                             static_cast<double>(sum->unwind_table_frames)
+                                       : 0.0,
           static_cast<unsigned long long>(sum->unwind_fp_frames));
     }
     for (const auto& c : sum->counters) {

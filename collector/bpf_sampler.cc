@@ -221,6 +221,7 @@ absl::StatusOr<BpfSamplerStats> BpfSampler::ReadStats() const {
     total.counter_read_failed += s.counter_read_failed;
     total.unwind_table_frames += s.unwind_table_frames;
     total.unwind_fp_frames += s.unwind_fp_frames;
+    total.row_cache_hits += s.row_cache_hits;
   }
   return total;
 }

@@ -45,6 +45,7 @@ struct BpfSamplerStats {
   uint64_t counter_read_failed = 0;
   uint64_t unwind_table_frames = 0;
   uint64_t unwind_fp_frames = 0;
+  uint64_t row_cache_hits = 0;
 };
 
 class BpfSampler : public UnwindMapWriter {

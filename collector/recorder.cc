@@ -875,6 +875,7 @@ absl::StatusOr<RecordSummary> Session::Run() {
   if (st.ok()) {
     sum.unwind_table_frames = st->unwind_table_frames;
     sum.unwind_fp_frames = st->unwind_fp_frames;
+    sum.row_cache_hits = st->row_cache_hits;
   }
   if (child) {
     sum.command_ran = true;

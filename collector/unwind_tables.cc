@@ -323,6 +323,10 @@ absl::Status UnwindTables::Publish(uint32_t pid,
     e.generation = b.generation;
   }
   if (pm->count == 0) return RemoveProcess(pid);
+  // A new stamp for every write invalidates the BPF row cache's entries
+  // for the previous list (0 means an empty cache entry).
+  if (++last_stamp_ == 0) ++last_stamp_;
+  pm->stamp = last_stamp_;
   return writer_->WriteProcMaps(pid, *pm);
 }
 

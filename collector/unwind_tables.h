@@ -145,6 +145,7 @@ class UnwindTables {
   std::vector<std::pair<uint32_t, uint32_t>> free_;    // [first, count), sorted, coalesced
   std::vector<uint32_t> free_slots_;
   uint32_t next_slot_ = 0;
+  uint32_t last_stamp_ = 0;  // rp_proc_maps.stamp of the latest write
   std::vector<uint32_t> slot_generation_;
   uint64_t resident_rows_ = 0;
   UnwindTableStats stats_;

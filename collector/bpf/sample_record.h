@@ -92,10 +92,11 @@ struct rp_unwind_row {
 
 /* A page index follows each binary's rows in "unwind_rows": entry i (its
  * `pc` field) is the index, from row_start, of the row in force at
- * pc_base + i * RP_UNWIND_PAGE, so a lookup searches only the rows of one
- * page of code: a few cache lines instead of a search over the whole table
- * (samples find these lines cold). */
-#define RP_UNWIND_PAGE_SHIFT 12
+ * pc_base + (i << RP_UNWIND_PAGE_SHIFT), so a lookup searches only the
+ * rows of one index page of code (256 bytes: a handful of rows, one or two
+ * search steps) instead of the whole table. The index costs 8 bytes per
+ * 256 bytes of code, 3% of the text size. */
+#define RP_UNWIND_PAGE_SHIFT 8
 struct rp_unwind_bin {
   rp_u64 pc_base;    /* ELF virtual address of row pc 0 */
   rp_u32 row_start;  /* first row in "unwind_rows" */
@@ -116,8 +117,30 @@ struct rp_map_entry {
 
 struct rp_proc_maps {
   rp_u32 count; /* entries, sorted by start, not overlapping */
-  rp_u32 pad;
+  rp_u32 stamp; /* unique to this write of this process's list; never 0 */
   struct rp_map_entry entries[RP_MAX_PROC_MAPS];
+};
+
+/* The row cache (per-CPU map "row_cache"): the rows the unwinder found
+ * recently, by PC. Profiles sample the same hot stacks again and again, and
+ * a hit replaces the mapping lookup, the page index and the row search with
+ * one compare. An entry holds only for the process-map list it was found
+ * through (`stamp`): a new list, after any mmap or munmap or a table being
+ * loaded or evicted, gets a new stamp, so an entry can never outlive the
+ * mapping it describes. Direct-mapped: RP_ROW_CACHE_SIZE entries (a power
+ * of two), indexed by a hash of the PC. */
+#define RP_ROW_CACHE_BITS 10
+#define RP_ROW_CACHE_SIZE (1u << RP_ROW_CACHE_BITS)
+#define RP_ROW_CACHE_SOURCE_SHIFT 4 /* the RP_UNWOUND_* bit, in kind's high bits */
+struct rp_row_cache_entry {
+  rp_u64 pc;    /* the PC looked up (runtime address) */
+  rp_u32 stamp; /* rp_proc_maps.stamp it was found through; 0: empty */
+  rp_s16 cfa_offset;
+  rp_u8 kind; /* row kind and flags | source << RP_ROW_CACHE_SOURCE_SHIFT */
+  rp_s8 fp_offset8;
+};
+struct rp_row_cache {
+  struct rp_row_cache_entry e[RP_ROW_CACHE_SIZE];
 };
 
 /* A copy of part of the user stack (per-CPU map "stack_window"): the
@@ -202,6 +225,7 @@ struct rp_cpu_stats {
   rp_u64 counter_read_failed; /* bpf_perf_event_read_value failed */
   rp_u64 unwind_table_frames; /* user frames recovered with a table row */
   rp_u64 unwind_fp_frames;    /* user frames recovered by frame-pointer fallback */
+  rp_u64 row_cache_hits;      /* table frames whose row came from the row cache */
 };
 
 #endif

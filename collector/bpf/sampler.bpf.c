@@ -120,6 +120,13 @@ struct {
   __type(value, struct rp_stack_window);
 } stack_window SEC(".maps");
 
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, rp_u32);
+  __type(value, struct rp_row_cache);
+} row_cache SEC(".maps");
+
 #define STACK_BYTES (RP_MAX_STACK_DEPTH * sizeof(rp_u64))
 #define HEADER_BYTES (sizeof(struct rp_sample) - sizeof(((struct rp_sample*)0)->data))
 #define DATA_WORDS (sizeof(((struct rp_sample*)0)->data) / sizeof(rp_u64))
@@ -225,7 +232,18 @@ struct unwind_ctx {
   struct rp_unwind_state* st;
   struct rp_stack_window* win;
   struct rp_proc_maps* pm; /* NULL: the process has no table-backed mapping */
+  struct rp_row_cache* cache;
   struct rp_cpu_stats* stats;
+  rp_u32 stamp; /* pm->stamp */
+};
+
+/* What unwind_step needs of a row: a copy, from the row cache or the table. */
+struct found_row {
+  rp_s16 cfa_offset;
+  rp_u8 kind; /* RP_ROW_* kind and flags; RP_ROW_NOINFO: none */
+  rp_s8 fp_offset8;
+  rp_u8 cached;  /* 1: from the row cache */
+  rp_u32 source; /* RP_UNWOUND_* */
 };
 
 /* The row in force at `pc` (a runtime address), or NULL (no mapping with a
@@ -295,6 +313,38 @@ static __always_inline struct rp_unwind_row* find_row(struct rp_proc_maps* pm,
   return r;
 }
 
+/* The row in force at pc, through the row cache; out->kind is RP_ROW_NOINFO
+ * when there is none (misses are not cached: they fall back to frame
+ * pointers, and the table may yet be loaded). */
+static __always_inline void lookup_row(struct unwind_ctx* c, rp_u64 pc, struct found_row* out) {
+  out->kind = RP_ROW_NOINFO;
+  out->cached = 0;
+  if (!c->pm || !c->cache) return;
+  /* Fibonacci hashing: the top bits of pc times 2^64 / phi. */
+  rp_u32 h = (rp_u32)((pc * 0x9e3779b97f4a7c15ull) >> (64 - RP_ROW_CACHE_BITS));
+  struct rp_row_cache_entry* ce = &c->cache->e[h & (RP_ROW_CACHE_SIZE - 1)];
+  if (ce->pc == pc && ce->stamp == c->stamp) {
+    out->cfa_offset = ce->cfa_offset;
+    out->kind = ce->kind & ((1u << RP_ROW_CACHE_SOURCE_SHIFT) - 1);
+    out->fp_offset8 = ce->fp_offset8;
+    out->source = ce->kind >> RP_ROW_CACHE_SOURCE_SHIFT;
+    out->cached = 1;
+    return;
+  }
+  rp_u32 source = 0;
+  struct rp_unwind_row* row = find_row(c->pm, c->st, pc, &source);
+  if (!row) return;
+  out->cfa_offset = row->cfa_offset;
+  out->kind = row->kind;
+  out->fp_offset8 = row->fp_offset8;
+  out->source = source;
+  ce->pc = pc;
+  ce->stamp = c->stamp;
+  ce->cfa_offset = row->cfa_offset;
+  ce->kind = row->kind | (rp_u8)(source << RP_ROW_CACHE_SOURCE_SHIFT);
+  ce->fp_offset8 = row->fp_offset8;
+}
+
 /* Reads the user word at addr through the stack window. A refill copies
  * RP_STACK_WINDOW bytes from a little below addr (a saved FP sits just
  * under the return address) but never past either end of addr's page: a
@@ -343,23 +393,23 @@ static long unwind_step(rp_u64 index, void* arg) {
 
   /* A return address points after the call: look up the call itself. */
   rp_u64 lookup_pc = st->n == 1 ? st->pc : st->pc - 1;
-  rp_u32 source = 0;
-  struct rp_unwind_row* row = find_row(c->pm, st, lookup_pc, &source);
-  rp_u32 kind = row ? (row->kind & RP_ROW_KIND_MASK) : RP_ROW_NOINFO;
+  struct found_row row;
+  lookup_row(c, lookup_pc, &row);
+  rp_u32 kind = row.kind & RP_ROW_KIND_MASK;
   rp_u64 ra = 0;
   if (kind == RP_ROW_UNDEFINED) {
     st->stop = RP_STOP_END;
     return 1;
   }
-  if (row && (kind == RP_ROW_SP || kind == RP_ROW_FP)) {
-    rp_u64 cfa = (kind == RP_ROW_SP ? st->sp : st->fp) + (rp_s64)row->cfa_offset;
+  if (kind == RP_ROW_SP || kind == RP_ROW_FP) {
+    rp_u64 cfa = (kind == RP_ROW_SP ? st->sp : st->fp) + (rp_s64)row.cfa_offset;
     if (read_user_word(c->win, cfa - 8, &ra) != 0) {
       st->stop = RP_STOP_READ_FAULT;
       return 1;
     }
-    if (row->kind & RP_ROW_FP_SAVED) {
+    if (row.kind & RP_ROW_FP_SAVED) {
       rp_u64 fp = 0;
-      if (read_user_word(c->win, cfa + 8 * (rp_s64)row->fp_offset8, &fp) != 0) {
+      if (read_user_word(c->win, cfa + 8 * (rp_s64)row.fp_offset8, &fp) != 0) {
         st->stop = RP_STOP_READ_FAULT;
         return 1;
       }
@@ -370,8 +420,9 @@ static long unwind_step(rp_u64 index, void* arg) {
       return 1;
     }
     st->sp = cfa;
-    st->methods |= source;
+    st->methods |= row.source;
     c->stats->unwind_table_frames++;
+    c->stats->row_cache_hits += row.cached;
   } else {
     /* No usable row: the frame-pointer rule, CFA = FP + 16. */
     rp_u64 frame[2] = {0, 0};
@@ -435,8 +486,10 @@ static __always_inline rp_u32 unwind_user(struct bpf_perf_event_data* ctx, struc
       .st = st,
       .win = win,
       .pm = bpf_map_lookup_elem(&proc_maps, &st->tgid),
+      .cache = bpf_map_lookup_elem(&row_cache, &zero),
       .stats = stats,
   };
+  if (c.pm) c.stamp = c.pm->stamp;
   bpf_loop(RP_MAX_STACK_DEPTH, unwind_step, &c, 0);
   s->user_methods = st->methods;
   s->user_stop = st->stop;

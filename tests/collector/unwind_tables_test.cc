@@ -155,10 +155,12 @@ TEST(EncodeTable, PageIndexGivesTheRowInForceAtEachPageStart) {
     r.cfa_offset = cfa;
     return r;
   };
-  t.rows = {row(0x400000, 8), row(0x401800, 16), row(0x402000, 24), row(0x405010, 8)};
+  constexpr uint64_t kPage = uint64_t{1} << RP_UNWIND_PAGE_SHIFT;
+  t.rows = {row(0x400000, 8), row(0x400000 + kPage + kPage / 2, 16), row(0x400000 + 2 * kPage, 24),
+            row(0x400000 + 5 * kPage + 0x10, 8)};
   absl::StatusOr<EncodedTable> e = EncodeTable(t);
   ASSERT_TRUE(e.ok()) << e.status();
-  // Pages at +0x0000 .. +0x5000: rows 0, 0, 2 (starts exactly there), 2, 2, 2.
+  // Index pages 0 .. 5: rows 0, 0, 2 (starts exactly there), 2, 2, 2.
   EXPECT_EQ(e->pages, (std::vector<uint32_t>{0, 0, 2, 2, 2, 2}));
   EXPECT_EQ(e->entries(), 10u);
 }
@@ -210,6 +212,18 @@ TEST(UnwindTables, PublishesTablesAndBiasPerProcess) {
   ASSERT_TRUE(tables.UpdateProcess(43, {&a2}).ok());
   EXPECT_EQ(maps.procs[43].entries[0].bin, pm.entries[0].bin);
   EXPECT_EQ(tables.stats().tables_loaded, 2u);
+
+  // Every write of a process's list has a stamp of its own, never 0: the
+  // BPF row cache keys its entries by it, so a rewrite (here: process 42
+  // after an munmap) must not match entries found through the old list.
+  const uint32_t first_stamp = pm.stamp;
+  EXPECT_NE(first_stamp, 0u);
+  EXPECT_NE(maps.procs[43].stamp, 0u);
+  EXPECT_NE(maps.procs[43].stamp, first_stamp);
+  ASSERT_TRUE(tables.UpdateProcess(42, {&a}).ok());
+  EXPECT_EQ(maps.procs[42].count, 1u);
+  EXPECT_NE(maps.procs[42].stamp, first_stamp);
+  EXPECT_NE(maps.procs[42].stamp, maps.procs[43].stamp);
 
   ASSERT_TRUE(tables.RemoveProcess(42).ok());
   EXPECT_FALSE(maps.procs.count(42));

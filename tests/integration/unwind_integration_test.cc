@@ -1,10 +1,11 @@
 // Issue 4 end to end: user stacks of binaries without frame pointers,
 // unwound in BPF with tables made from .sframe and .eh_frame, compared with
 // the frame-pointer build of the same code and with the dwarf reference
-// mode. Workloads: tests/workloads (chain.c and deep.c built three ways,
+// mode. Workloads: tests/workloads (chain.c, deep.c and spread.c built three ways,
 // qsort_chain.cc through libc's qsort, a copy with a corrupted .sframe).
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -224,6 +225,59 @@ TEST_F(UnwindTest, DeepStackIsCutAtTheLimitAndCounted) {
     EXPECT_GE(truncated, rec->samples.size() * 9 / 10);
     EXPECT_GE(full_depth, rec->samples.size() * 9 / 10);
     EXPECT_EQ(rec->loss.user_truncated, truncated);
+  }
+}
+
+// workload_spread: 32 levels, each picked at random among 64 functions of
+// its own before every burst of leaf work, so samples take ever new paths
+// through 2048 functions and the BPF row cache (1024 entries) both hits and
+// misses. Every sample in the leaf must still show all 32 levels, each a
+// different function: a row used for the wrong PC would derail the walk.
+TEST_F(UnwindTest, RandomPathsThroughTheRowCacheKeepEveryLevel) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  for (const std::string w : {"workload_spread_sframe", "workload_spread_ehframe"}) {
+    SCOPED_TRACE(w);
+    RunResult run;
+    std::string path = RecordCommand({"--", kWorkloads + "/" + w, "1.5", "32", "64"}, &run);
+    // Both paths of the cache ran: "(N% of rows from the row cache)".
+    size_t at = run.err.find("% of rows from the row cache");
+    ASSERT_NE(at, std::string::npos) << run.err;
+    size_t open = run.err.rfind('(', at);
+    ASSERT_NE(open, std::string::npos);
+    const int hit_percent = std::atoi(run.err.substr(open + 1, at - open - 1).c_str());
+    EXPECT_GT(hit_percent, 0) << run.err;
+    EXPECT_LT(hit_percent, 100) << run.err;
+
+    formats::Profile p = Load(path);
+    size_t in_leaf = 0;
+    size_t whole = 0;
+    std::string example;
+    for (const Stack& s : Stacks(p, /*user_only=*/true)) {
+      if (s.functions.empty() || s.functions.front() != "leaf") continue;
+      ++in_leaf;
+      std::vector<std::string> levels;
+      bool reached_main = false;
+      for (const std::string& f : s.functions) {
+        if (f == "main") {
+          reached_main = true;
+          break;
+        }
+        if (absl::StartsWith(f, "fn_")) levels.push_back(f);
+      }
+      std::vector<std::string> distinct = levels;
+      std::sort(distinct.begin(), distinct.end());
+      distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+      if (reached_main && levels.size() == 32 && distinct.size() == 32) {
+        ++whole;
+      } else if (example.empty()) {
+        example = absl::StrJoin(s.functions, ";");
+      }
+    }
+    ASSERT_GT(in_leaf, 200u);
+    std::printf("[spread] %s: %zu of %zu leaf samples show all 32 levels\n", w.c_str(), whole,
+                in_leaf);
+    EXPECT_GE(static_cast<double>(whole), 0.99 * static_cast<double>(in_leaf))
+        << "e.g. " << example;
   }
 }
 
