@@ -96,8 +96,15 @@ absl::StatusOr<EncodedTable> EncodeTable(const unwind::UnwindTable& table) {
   size_t r = 0;
   for (uint32_t page = 0; page <= last_page; ++page) {
     const uint64_t start = uint64_t{page} << RP_UNWIND_PAGE_SHIFT;
+    const uint64_t end = start + (uint64_t{1} << RP_UNWIND_PAGE_SHIFT);
     while (r + 1 < out.rows.size() && out.rows[r + 1].pc <= start) ++r;
-    out.pages.push_back(static_cast<uint32_t>(r));
+    rp_unwind_row e = out.rows[r];
+    e.pc = static_cast<uint32_t>(r);
+    // (Row 0 is at pc 0, so some row is in force at every page start.)
+    if (r + 1 == out.rows.size() || out.rows[r + 1].pc >= end) {
+      e.kind |= RP_ROW_WHOLE_PAGE;
+    }
+    out.pages.push_back(e);
   }
   return out;
 }
@@ -202,9 +209,7 @@ absl::Status UnwindTables::Load(const std::string& key, Binary& b, const Encoded
     return absl::ResourceExhaustedError("no room for its unwind table");
   }
   writer_->WriteRows(first, t.rows);
-  std::vector<rp_unwind_row> index(t.pages.size());
-  for (size_t i = 0; i < t.pages.size(); ++i) index[i].pc = t.pages[i];
-  writer_->WriteRows(first + static_cast<uint32_t>(t.rows.size()), index);
+  writer_->WriteRows(first + static_cast<uint32_t>(t.rows.size()), t.pages);
   rp_unwind_bin bin{};
   bin.pc_base = t.pc_base;
   bin.row_start = first;

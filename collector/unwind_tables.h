@@ -64,8 +64,10 @@ struct EncodedTable {
   uint64_t pc_base = 0;
   uint32_t source = 0;  // RP_UNWOUND_SFRAME or RP_UNWOUND_EHFRAME
   std::vector<rp_unwind_row> rows;
-  // pages[i]: index of the row in force at pc_base + (i << RP_UNWIND_PAGE_SHIFT).
-  std::vector<uint32_t> pages;
+  // pages[i]: the page index entry for pc_base + (i << RP_UNWIND_PAGE_SHIFT):
+  // .pc is the index of the row in force there, the rest a copy of its rule,
+  // with RP_ROW_WHOLE_PAGE when that row holds for the whole page.
+  std::vector<rp_unwind_row> pages;
   size_t unencodable_rows = 0;
   // Array entries the table takes in "unwind_rows": rows, then the page index.
   size_t entries() const { return rows.size() + pages.size(); }

@@ -82,6 +82,8 @@ enum rp_unwind_stop {
 #define RP_ROW_UNSUPPORTED 4 /* fall back to frame pointers */
 #define RP_ROW_KIND_MASK 7
 #define RP_ROW_FP_SAVED 8 /* FP = *(CFA + 8 * fp_offset8); RA is always *(CFA - 8) */
+#define RP_ROW_RULE_MASK 15 /* the bits of kind that make up the rule */
+#define RP_ROW_WHOLE_PAGE 128 /* page index entries only: see below */
 
 struct rp_unwind_row {
   rp_u32 pc; /* ELF virtual address - the binary's pc_base */
@@ -94,8 +96,12 @@ struct rp_unwind_row {
  * `pc` field) is the index, from row_start, of the row in force at
  * pc_base + (i << RP_UNWIND_PAGE_SHIFT), so a lookup searches only the
  * rows of one index page of code (256 bytes: a handful of rows, one or two
- * search steps) instead of the whole table. The index costs 8 bytes per
- * 256 bytes of code, 3% of the text size. */
+ * search steps) instead of the whole table. The entry's other fields are a
+ * copy of that row's rule; when no other row starts within the page, its
+ * kind has RP_ROW_WHOLE_PAGE and the entry alone answers the lookup, which
+ * then touches one cache line (and one page of the array) instead of two
+ * regions: samples find these lines, and their TLB entries, cold. The index
+ * costs 8 bytes per 256 bytes of code, 3% of the text size. */
 #define RP_UNWIND_PAGE_SHIFT 8
 struct rp_unwind_bin {
   rp_u64 pc_base;    /* ELF virtual address of row pc 0 */
@@ -131,7 +137,7 @@ struct rp_proc_maps {
  * of two), indexed by a hash of the PC. */
 #define RP_ROW_CACHE_BITS 10
 #define RP_ROW_CACHE_SIZE (1u << RP_ROW_CACHE_BITS)
-#define RP_ROW_CACHE_SOURCE_SHIFT 4 /* the RP_UNWOUND_* bit, in kind's high bits */
+#define RP_ROW_CACHE_SOURCE_SHIFT 4 /* the RP_UNWOUND_* bit, above RP_ROW_RULE_MASK */
 struct rp_row_cache_entry {
   rp_u64 pc;    /* the PC looked up (runtime address) */
   rp_u32 stamp; /* rp_proc_maps.stamp it was found through; 0: empty */

@@ -248,7 +248,8 @@ struct found_row {
 
 /* The row in force at `pc` (a runtime address), or NULL (no mapping with a
  * table, evicted table, or a PC before the first row). *source gets the
- * table's RP_UNWOUND_* bit. */
+ * table's RP_UNWOUND_* bit. The result may be a page index entry (kind has
+ * RP_ROW_WHOLE_PAGE, pc is not a PC): use only its rule. */
 static __always_inline struct rp_unwind_row* find_row(struct rp_proc_maps* pm,
                                                       struct rp_unwind_state* st, rp_u64 pc,
                                                       rp_u32* source) {
@@ -286,6 +287,8 @@ static __always_inline struct rp_unwind_row* find_row(struct rp_proc_maps* pm,
   rp_u32 at = bin->row_start + bin->row_count + page;
   struct rp_unwind_row* p = bpf_map_lookup_elem(&unwind_rows, &at);
   if (!p) return 0;
+  *source = bin->source;
+  if (p->kind & RP_ROW_WHOLE_PAGE) return p; /* one rule for the whole page */
   rp_u32 lo_row = p->pc;
   rp_u32 hi_row = bin->row_count - 1;
   if (page + 1 < bin->page_count) {
@@ -309,7 +312,6 @@ static __always_inline struct rp_unwind_row* find_row(struct rp_proc_maps* pm,
   }
   struct rp_unwind_row* r = bpf_map_lookup_elem(&unwind_rows, &first);
   if (!r || r->pc > off) return 0;
-  *source = bin->source;
   return r;
 }
 
@@ -325,7 +327,7 @@ static __always_inline void lookup_row(struct unwind_ctx* c, rp_u64 pc, struct f
   struct rp_row_cache_entry* ce = &c->cache->e[h & (RP_ROW_CACHE_SIZE - 1)];
   if (ce->pc == pc && ce->stamp == c->stamp) {
     out->cfa_offset = ce->cfa_offset;
-    out->kind = ce->kind & ((1u << RP_ROW_CACHE_SOURCE_SHIFT) - 1);
+    out->kind = ce->kind & RP_ROW_RULE_MASK;
     out->fp_offset8 = ce->fp_offset8;
     out->source = ce->kind >> RP_ROW_CACHE_SOURCE_SHIFT;
     out->cached = 1;
@@ -335,13 +337,13 @@ static __always_inline void lookup_row(struct unwind_ctx* c, rp_u64 pc, struct f
   struct rp_unwind_row* row = find_row(c->pm, c->st, pc, &source);
   if (!row) return;
   out->cfa_offset = row->cfa_offset;
-  out->kind = row->kind;
+  out->kind = row->kind & RP_ROW_RULE_MASK;
   out->fp_offset8 = row->fp_offset8;
   out->source = source;
   ce->pc = pc;
   ce->stamp = c->stamp;
   ce->cfa_offset = row->cfa_offset;
-  ce->kind = row->kind | (rp_u8)(source << RP_ROW_CACHE_SOURCE_SHIFT);
+  ce->kind = out->kind | (rp_u8)(source << RP_ROW_CACHE_SOURCE_SHIFT);
   ce->fp_offset8 = row->fp_offset8;
 }
 

@@ -100,6 +100,13 @@ bool SameRows(const std::vector<rp_unwind_row>& a, const std::vector<rp_unwind_r
          });
 }
 
+// The row numbers of a table's page index entries.
+std::vector<uint32_t> PageRows(const EncodedTable& e) {
+  std::vector<uint32_t> out;
+  for (const rp_unwind_row& p : e.pages) out.push_back(p.pc);
+  return out;
+}
+
 TEST(EncodeTable, RulesThatFitAndRulesThatDoNot) {
   using unwind::CfaBase;
   unwind::UnwindTable t;
@@ -139,7 +146,8 @@ TEST(EncodeTable, RulesThatFitAndRulesThatDoNot) {
   EXPECT_EQ(e->rows[5].kind, RP_ROW_NOINFO);
   EXPECT_EQ(e->unencodable_rows, 2u);
 
-  EXPECT_EQ(e->pages, std::vector<uint32_t>{0});  // all rows within the first page
+  EXPECT_EQ(PageRows(*e), std::vector<uint32_t>{0});  // all rows within the first page
+  EXPECT_FALSE(e->pages[0].kind & RP_ROW_WHOLE_PAGE);
 
   t.rows.push_back(row(0x1000 + (uint64_t{1} << 32), CfaBase::kSp, 8));
   EXPECT_FALSE(EncodeTable(t).ok());
@@ -161,8 +169,18 @@ TEST(EncodeTable, PageIndexGivesTheRowInForceAtEachPageStart) {
   absl::StatusOr<EncodedTable> e = EncodeTable(t);
   ASSERT_TRUE(e.ok()) << e.status();
   // Index pages 0 .. 5: rows 0, 0, 2 (starts exactly there), 2, 2, 2.
-  EXPECT_EQ(e->pages, (std::vector<uint32_t>{0, 0, 2, 2, 2, 2}));
+  EXPECT_EQ(PageRows(*e), (std::vector<uint32_t>{0, 0, 2, 2, 2, 2}));
   EXPECT_EQ(e->entries(), 10u);
+  // Each entry carries its row's rule; it answers alone for pages where no
+  // other row starts (1 and 5 have one starting inside them).
+  const std::vector<bool> whole = {true, false, true, true, true, false};
+  for (size_t i = 0; i < e->pages.size(); ++i) {
+    SCOPED_TRACE(i);
+    const rp_unwind_row& row = e->rows[e->pages[i].pc];
+    EXPECT_EQ(e->pages[i].kind & RP_ROW_RULE_MASK, row.kind);
+    EXPECT_EQ(e->pages[i].cfa_offset, row.cfa_offset);
+    EXPECT_EQ((e->pages[i].kind & RP_ROW_WHOLE_PAGE) != 0, whole[i]);
+  }
 }
 
 TEST(UnwindTables, PublishesTablesAndBiasPerProcess) {
