@@ -81,8 +81,8 @@ enum rp_unwind_stop {
 #define RP_ROW_UNDEFINED 3   /* outermost frame */
 #define RP_ROW_UNSUPPORTED 4 /* fall back to frame pointers */
 #define RP_ROW_KIND_MASK 7
-#define RP_ROW_FP_SAVED 8 /* FP = *(CFA + 8 * fp_offset8); RA is always *(CFA - 8) */
-#define RP_ROW_RULE_MASK 15 /* the bits of kind that make up the rule */
+#define RP_ROW_FP_SAVED 8     /* FP = *(CFA + 8 * fp_offset8); RA is always *(CFA - 8) */
+#define RP_ROW_RULE_MASK 15   /* the bits of kind that make up the rule */
 #define RP_ROW_WHOLE_PAGE 128 /* page index entries only: see below */
 
 struct rp_unwind_row {
