@@ -91,11 +91,21 @@ absl::StatusOr<uint64_t> ParseByteSize(absl::string_view text) {
   return n * scale;
 }
 
-// The sample program's self-timing histogram as percentiles.
-void PrintTiming(const std::vector<uint64_t>& hist) {
+struct TimingFigures {
+  uint64_t runs = 0;
+  double mean = 0;
+  std::string median, p90, p99;
+};
+
+// Percentiles of a self-timing histogram (RP_TIMING_BUCKETS counts) and the
+// mean, from the runs' total ns.
+TimingFigures Percentiles(const std::vector<uint64_t>& hist, uint64_t total_ns) {
+  TimingFigures f;
   uint64_t total = 0;
   for (uint64_t n : hist) total += n;
-  if (total == 0) return;
+  f.runs = total;
+  if (total == 0) return f;
+  f.mean = static_cast<double>(total_ns) / static_cast<double>(total);
   auto percentile = [&](double q) {
     const auto want = static_cast<uint64_t>(q * static_cast<double>(total));
     uint64_t seen = 0;
@@ -109,12 +119,45 @@ void PrintTiming(const std::vector<uint64_t>& hist) {
     }
     return std::string("?");
   };
+  f.median = percentile(0.5);
+  f.p90 = percentile(0.9);
+  f.p99 = percentile(0.99);
+  return f;
+}
+
+// The sample program's self-timing (sample_record.h's layout) as
+// percentiles and means: all runs, then each kind of sample.
+void PrintTiming(const std::vector<uint64_t>& t) {
+  if (t.size() != RP_TIMING_KEYS) return;
+  const std::vector<uint64_t> user(t.begin(), t.begin() + RP_TIMING_BUCKETS);
+  const std::vector<uint64_t> kernel(t.begin() + RP_TIMING_BUCKETS,
+                                     t.begin() + 2 * RP_TIMING_BUCKETS);
+  const uint64_t user_ns = t[2 * RP_TIMING_BUCKETS];
+  const uint64_t kernel_ns = t[2 * RP_TIMING_BUCKETS + 1];
+  std::vector<uint64_t> all(RP_TIMING_BUCKETS);
+  for (size_t i = 0; i < all.size(); ++i) all[i] = user[i] + kernel[i];
+  const TimingFigures a = Percentiles(all, user_ns + kernel_ns);
+  if (a.runs == 0) return;
   std::fprintf(stderr,
                "ringprof record: BPF sample program, self-timed over %llu runs: median %s ns, "
-               "p90 %s ns, p99 %s ns (%d ns buckets; from its clock read to the end of its "
-               "ring output)\n",
-               static_cast<unsigned long long>(total), percentile(0.5).c_str(),
-               percentile(0.9).c_str(), percentile(0.99).c_str(), RP_TIMING_BUCKET_NS);
+               "p90 %s ns, p99 %s ns, mean %.0f ns (%d ns buckets; from its clock read to the "
+               "end of its ring output)\n",
+               static_cast<unsigned long long>(a.runs), a.median.c_str(), a.p90.c_str(),
+               a.p99.c_str(), a.mean, RP_TIMING_BUCKET_NS);
+  const struct {
+    const char* name;
+    const std::vector<uint64_t>& hist;
+    uint64_t ns;
+  } kinds[] = {{"user", user, user_ns}, {"kernel", kernel, kernel_ns}};
+  for (const auto& k : kinds) {
+    const TimingFigures f = Percentiles(k.hist, k.ns);
+    if (f.runs == 0) continue;
+    std::fprintf(stderr,
+                 "ringprof record:   samples that interrupted %s mode: %llu runs, median %s ns, "
+                 "p90 %s ns, p99 %s ns, mean %.0f ns\n",
+                 k.name, static_cast<unsigned long long>(f.runs), f.median.c_str(), f.p90.c_str(),
+                 f.p99.c_str(), f.mean);
+  }
 }
 
 int Fail(const std::string& msg) {

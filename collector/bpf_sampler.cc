@@ -229,9 +229,9 @@ absl::StatusOr<BpfSamplerStats> BpfSampler::ReadStats() const {
 absl::StatusOr<std::vector<uint64_t>> BpfSampler::ReadTiming() const {
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) return ErrnoStatus(-ncpu, "counting possible CPUs");
-  std::vector<uint64_t> hist(RP_TIMING_BUCKETS);
+  std::vector<uint64_t> hist(RP_TIMING_KEYS);
   std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpu));
-  for (uint32_t key = 0; key < RP_TIMING_BUCKETS; ++key) {
+  for (uint32_t key = 0; key < RP_TIMING_KEYS; ++key) {
     if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.timing), &key, per_cpu.data()) != 0) {
       return LastErrnoStatus("reading the BPF timing histogram");
     }

@@ -78,7 +78,8 @@ class BpfSampler : public UnwindMapWriter {
   // Consumes everything queued without waiting.
   absl::Status Drain();
   absl::StatusOr<BpfSamplerStats> ReadStats() const;
-  // The self-timing histogram summed over CPUs (RP_TIMING_BUCKETS counts).
+  // The self-timing map summed over CPUs (RP_TIMING_KEYS values; layout in
+  // sample_record.h).
   absl::StatusOr<std::vector<uint64_t>> ReadTiming() const;
 
   // UnwindMapWriter: the table unwinder's maps (use_tables only).

@@ -90,8 +90,8 @@ struct RecordSummary {
   uint64_t unwind_table_frames = 0;  // user frames the BPF unwinder took from a table
   uint64_t unwind_fp_frames = 0;     // ... and from frame pointers
   uint64_t row_cache_hits = 0;       // table frames whose row came from the BPF row cache
-  // With bpf_self_timing: the sample program's run-time histogram,
-  // RP_TIMING_BUCKET_NS per bucket.
+  // With bpf_self_timing: the sample program's run-time histograms and
+  // totals (RP_TIMING_KEYS values, laid out as in sample_record.h).
   std::vector<uint64_t> bpf_timing;
 };
 

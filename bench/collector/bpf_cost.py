@@ -7,6 +7,8 @@
    accounting program (on_switch), read through `bpftool prog show`. That is
    a mean per invocation, which a few preempted runs of a virtual CPU
    inflate by microseconds.
+   Also the median of those means over short slices of the run, which
+   discards the slices where a preempted run landed.
 2. `ringprof record --bpf-self-timing`: the sample program times every run
    itself (from its clock read to the end of its ring output) into a
    histogram; the median per run is what issue 4's target is about.
@@ -38,24 +40,46 @@ def prog_stats():
     return stats
 
 
-def one_run(argv, settle):
+def one_run(argv, settle, slices):
+    """Per program: the mean ns per invocation from the start of recording to
+    `settle` seconds, and the median of the means of `slices` equal slices of
+    the last half of that time (statistics read at each slice boundary): a
+    median drawn from the kernel's own figures, which one preempted run
+    inflates for one slice only."""
     rec = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(settle)
-    stats = prog_stats()
+    time.sleep(settle / 2)
+    snaps = [prog_stats()]
+    for _ in range(slices):
+        time.sleep(settle / 2 / slices)
+        snaps.append(prog_stats())
     _, err = rec.communicate()
     if rec.returncode != 0:
         sys.exit(f"failed: {' '.join(argv)}\n{err}")
-    return stats
+    out = {}
+    for prog, (ns, cnt) in snaps[-1].items():
+        means = []
+        for a, b in zip(snaps, snaps[1:]):
+            if prog in a and prog in b and b[prog][1] > a[prog][1]:
+                means.append((b[prog][0] - a[prog][0]) / (b[prog][1] - a[prog][1]))
+        if cnt:
+            out[prog] = (ns / cnt, statistics.median(means) if means else None)
+    return out
 
 
 def self_timed(argv):
-    """Median and p90 ns per run from --bpf-self-timing (None if absent)."""
+    """Median and p90 ns per run from --bpf-self-timing, and the share of
+    table rows that came from the row cache (None if absent)."""
+    # Without -q, for the summary line with the row cache's share.
+    argv = [a for a in argv if a != "-q"]
     p = subprocess.run(argv[:2] + ["--bpf-self-timing"] + argv[2:], stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
         sys.exit(f"failed: {' '.join(argv)}\n{p.stderr}")
     m = re.search(r"median (\d+) ns, p90 (>= )?(\d+) ns", p.stderr)
-    return (int(m.group(1)), int(m.group(3))) if m else None
+    hits = re.search(r"(\d+)% of rows from the row cache", p.stderr)
+    if not m:
+        return None
+    return (int(m.group(1)), int(m.group(3)), int(hits.group(1)) if hits else None)
 
 
 def main():
@@ -83,29 +107,63 @@ def main():
         configs[f"{mode}, 32 frames ({build} 28)"] = [
             ringprof, "record", "-q", "-F", "999", "--call-graph", mode, "-o", out, "--",
             os.path.join(wl, build), "28", "3"]
+    # Stacks of distinct functions (workload_spread): one fixed 32-frame path
+    # (every frame a different function), and random paths through 2048
+    # functions, new at every burst of leaf work, which the row cache cannot
+    # hold; then a real program with diverse stacks and a big .eh_frame table:
+    # the C++ compiler (cc1plus) compiling one of ringprof's sources.
+    for mode, build, wargs in (("fp", "workload_spread", ["28", "1"]),
+                              ("auto", "workload_spread_sframe", ["28", "1"]),
+                              ("auto", "workload_spread_ehframe", ["28", "1"]),
+                              ("auto", "workload_spread_sframe", ["32", "64"])):
+        configs[f"{mode}, {build} {' '.join(wargs)}"] = [
+            ringprof, "record", "-q", "-F", "999", "--call-graph", mode, "-o", out, "--",
+            os.path.join(wl, build), "3"] + wargs
+    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    configs["auto, c++ -O2 compiling collector/recorder.cc"] = [
+        ringprof, "record", "-q", "-F", "999", "-o", out, "--", "c++", "-O2", "-std=c++20",
+        "-I", src, "-I", os.path.join(args.build, "collector"), "-o", os.devnull, "-c",
+        os.path.join(src, "collector", "recorder.cc")]
     with open("/proc/sys/kernel/bpf_stats_enabled") as f:
         before = f.read().strip()
     with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
         f.write("1")
     try:
         print(f"{args.runs} runs each, 999 Hz; medians over runs of: the kernel statistics' mean "
-              "ns per invocation, and the self-timed median and p90 ns per run of on_sample")
-        for name, argv in configs.items():
-            per = {"on_sample": [], "on_switch": []}
-            med, p90 = [], []
-            for _ in range(args.runs):
-                stats = one_run(argv, 2.5)
-                for prog, (ns, cnt) in stats.items():
-                    if cnt:
-                        per[prog].append(ns / cnt)
+              "ns per invocation and their median over 10 slices of 125 ms, and the self-timed "
+              "median and p90 ns per run of on_sample")
+        # Round robin over the configurations, so that the slow and fast
+        # phases of a shared virtual machine fall on all of them alike.
+        res = {name: {"per": {"on_sample": [], "on_switch": []},
+                      "sliced": {"on_sample": [], "on_switch": []},
+                      "med": [], "p90": [], "hits": []} for name in configs}
+        for _ in range(args.runs):
+            for name, argv in configs.items():
+                r = res[name]
+                stats = one_run(argv, 2.5, 10)
+                for prog, (mean, sliced) in stats.items():
+                    r["per"][prog].append(mean)
+                    if sliced is not None:
+                        r["sliced"][prog].append(sliced)
                 t = self_timed(argv)
                 if t:
-                    med.append(t[0])
-                    p90.append(t[1])
+                    r["med"].append(t[0])
+                    r["p90"].append(t[1])
+                    if t[2] is not None:
+                        r["hits"].append(t[2])
+        for name in configs:
+            per, per_sliced = res[name]["per"], res[name]["sliced"]
+            med, p90, hits = res[name]["med"], res[name]["p90"], res[name]["hits"]
             cols = [f"{p} mean {statistics.median(v):6.0f}" for p, v in per.items() if v]
+            cols += [f"{p} sliced median {statistics.median(v):6.0f}"
+                     for p, v in per_sliced.items() if v]
             if med:
                 cols.append(f"self-timed median {statistics.median(med):5.0f} "
                             f"p90 {statistics.median(p90):5.0f}")
+            if hits:
+                cols.append(f"row cache {statistics.median(hits):3.0f}%")
+            if med:
+                cols.append("self-timed medians by run: " + " ".join(str(m) for m in med))
             print(f"  {name:44} " + "   ".join(cols))
     finally:
         with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:

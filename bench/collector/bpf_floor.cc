@@ -1,6 +1,10 @@
 // What the building blocks of the sample program cost on this machine:
 // calibration programs (empty; one clock read; one 8-byte read of the
-// interrupted user stack; one 64-byte ring-buffer output), each attached to
+// interrupted user stack; one 64-byte ring-buffer output; 16 loads from one
+// page of a map value against 16 loads one page apart, which tells what a
+// TLB miss costs a program: the data stay cached between runs, but on a
+// kernel with page-table isolation and no PCID every entry from user mode
+// flushes the TLB), each attached to
 // a cpu-clock sampling event on a spinning child, their cost read from the
 // kernel's BPF run-time statistics (kernel.bpf_stats_enabled, the same
 // source as bpf_cost.py). What the statistics charge the empty program they
@@ -53,6 +57,10 @@ int main(int argc, char** argv) {
   // the output fails fast, which a run of a few seconds does not reach).
   int ring = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "floor_ring", 0, 0, 16u << 20, nullptr);
   if (ring < 0) return Fail("creating a ring buffer");
+  // One 64 KiB array value (16 pages) for the load variants.
+  constexpr uint32_t kPages = 16;
+  int pages = bpf_map_create(BPF_MAP_TYPE_ARRAY, "floor_pages", 4, kPages * 4096, 1, nullptr);
+  if (pages < 0) return Fail("creating an array map");
   constexpr uint8_t kR0 = BPF_REG_0, kR1 = BPF_REG_1, kR2 = BPF_REG_2, kR3 = BPF_REG_3,
                     kR4 = BPF_REG_4, kR6 = BPF_REG_6, kFp = BPF_REG_10;
   const bpf_insn ret0[] = {{BPF_ALU64 | BPF_MOV | BPF_K, kR0, 0, 0, 0},
@@ -67,6 +75,21 @@ int main(int argc, char** argv) {
   struct Variant {
     const char* name;
     std::vector<bpf_insn> insns;
+  };
+  // r0 = lookup(pages, 0); then kPages loads, `stride` bytes apart.
+  auto loads = [&](int32_t stride) {
+    std::vector<bpf_insn> v = {{BPF_ST | BPF_MEM | BPF_W, kFp, 0, -4, 0},
+                               {BPF_LD | BPF_DW | BPF_IMM, kR1, BPF_PSEUDO_MAP_FD, 0, pages},
+                               {0, 0, 0, 0, 0},
+                               {BPF_ALU64 | BPF_MOV | BPF_X, kR2, kFp, 0, 0},
+                               {BPF_ALU64 | BPF_ADD | BPF_K, kR2, 0, 0, -4},
+                               {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem},
+                               {BPF_JMP | BPF_JEQ | BPF_K, kR0, 0, 2 * kPages, 0}};
+    for (uint32_t i = 0; i < kPages; ++i) {
+      v.push_back({BPF_LDX | BPF_MEM | BPF_DW, kR3, kR0, 0, 0});
+      v.push_back({BPF_ALU64 | BPF_ADD | BPF_K, kR0, 0, 0, stride});
+    }
+    return with_ret0(std::move(v));
   };
   const Variant variants[] = {
       {"empty program", with_ret0({})},
@@ -96,6 +119,8 @@ int main(int argc, char** argv) {
                   {BPF_ALU64 | BPF_MOV | BPF_K, kR3, 0, 0, 64},
                   {BPF_ALU64 | BPF_MOV | BPF_K, kR4, 0, 0, BPF_RB_NO_WAKEUP},
                   {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ringbuf_output}})},
+      {"16 loads from one page", loads(8)},
+      {"16 loads, 16 pages", loads(4096)},
   };
   int status = 0;
   for (const Variant& v : variants) {

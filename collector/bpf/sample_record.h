@@ -131,10 +131,12 @@ struct rp_proc_maps {
  * recently, by PC. Profiles sample the same hot stacks again and again, and
  * a hit replaces the mapping lookup, the page index and the row search with
  * one compare. An entry holds only for the process-map list it was found
- * through (`stamp`): a new list, after any mmap or munmap or a table being
- * loaded or evicted, gets a new stamp, so an entry can never outlive the
- * mapping it describes. Direct-mapped: RP_ROW_CACHE_SIZE entries (a power
- * of two), indexed by a hash of the PC. */
+ * through (`stamp`): every rewrite of a process's list (after an mmap or
+ * munmap, or when a table it needs is loaded) gets a new stamp, so an entry
+ * never outlives the mapping it describes. Entries are copies of rules, so
+ * they stay right when their table is evicted: the mapping is unchanged.
+ * Direct-mapped: RP_ROW_CACHE_SIZE entries (a power of two), indexed by a
+ * hash of the PC; 16 KiB per CPU. */
 #define RP_ROW_CACHE_BITS 10
 #define RP_ROW_CACHE_SIZE (1u << RP_ROW_CACHE_BITS)
 #define RP_ROW_CACHE_SOURCE_SHIFT 4 /* the RP_UNWOUND_* bit, above RP_ROW_RULE_MASK */
@@ -206,14 +208,19 @@ struct rp_sample {
   rp_u64 data[2 * RP_MAX_STACK_DEPTH + 3 * RP_MAX_COUNTERS];
 };
 
-/* Self-timing of the sample program (map "timing", per CPU): a histogram
+/* Self-timing of the sample program (map "timing", per CPU): histograms
  * of the time from its clock read at entry to the end of its ring output,
- * in RP_TIMING_BUCKET_NS buckets, the last one "or more". Only filled when
- * the collector asks (a benchmark aid: it costs one more clock read). The
- * kernel's run-time statistics only give a mean, which one preempted run of
- * a virtual CPU can inflate by microseconds; this gives the median. */
-#define RP_TIMING_BUCKETS 512
+ * in RP_TIMING_BUCKET_NS buckets, the last one "or more": keys 0 ..
+ * RP_TIMING_BUCKETS-1 for samples that interrupted user mode, the next
+ * RP_TIMING_BUCKETS for kernel mode (those also capture a kernel stack),
+ * then the total ns of each kind's runs (user, kernel), for the means.
+ * Only filled when the collector asks (a benchmark aid: it costs one more
+ * clock read). The kernel's run-time statistics only give a mean, which one
+ * preempted run of a virtual CPU can inflate by microseconds; this gives
+ * the median. */
+#define RP_TIMING_BUCKETS 1024
 #define RP_TIMING_BUCKET_NS 20
+#define RP_TIMING_KEYS (2 * RP_TIMING_BUCKETS + 2)
 
 /* A reading of every counter (map values of "cpu_snap" and "task_acc"). */
 struct rp_counter_reading {

@@ -77,7 +77,7 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, RP_TIMING_BUCKETS);
+  __uint(max_entries, RP_TIMING_KEYS);
   __type(key, rp_u32);
   __type(value, rp_u64);
 } timing SEC(".maps");
@@ -589,10 +589,16 @@ int on_sample(struct bpf_perf_event_data* ctx) {
   if (bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes) flags = BPF_RB_FORCE_WAKEUP;
   if (bpf_ringbuf_output(&samples, s, size, flags) != 0) st->lost++;
   if (self_timing) {
-    rp_u64 bucket = (bpf_ktime_get_ns() - s->time_ns) / RP_TIMING_BUCKET_NS;
+    rp_u64 ns = bpf_ktime_get_ns() - s->time_ns;
+    rp_u64 bucket = ns / RP_TIMING_BUCKET_NS;
     rp_u32 key = bucket < RP_TIMING_BUCKETS ? (rp_u32)bucket : RP_TIMING_BUCKETS - 1;
+    rp_u32 in_kernel = (s->flags & RP_SAMPLE_IN_KERNEL) ? 1 : 0;
+    key += in_kernel * RP_TIMING_BUCKETS;
     rp_u64* n = bpf_map_lookup_elem(&timing, &key);
     if (n) (*n)++;
+    rp_u32 sum_key = 2 * RP_TIMING_BUCKETS + in_kernel;
+    rp_u64* sum = bpf_map_lookup_elem(&timing, &sum_key);
+    if (sum) *sum += ns;
   }
   return 0;
 }

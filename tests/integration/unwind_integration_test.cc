@@ -12,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "formats/recording.h"
 #include "tests/integration/profile_testing.h"
 
@@ -279,6 +280,49 @@ TEST_F(UnwindTest, RandomPathsThroughTheRowCacheKeepEveryLevel) {
     EXPECT_GE(static_cast<double>(whole), 0.99 * static_cast<double>(in_leaf))
         << "e.g. " << example;
   }
+}
+
+// --bpf-self-timing: the runs counted by kind add up to all runs, which
+// are the samples written, and each figure is ordered (median <= p90 <=
+// p99, ">= X" meaning past the histogram's last bucket).
+TEST_F(UnwindTest, SelfTimingCountsEveryRunByKind) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  RunResult run;
+  std::string path = RecordCommand(
+      {"--bpf-self-timing", "--", kWorkloads + "/workload_spread_sframe", "0.5", "28", "1"}, &run);
+  absl::StatusOr<formats::Recording> rec = formats::ReadRecording(path);
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  auto figure = [](const std::string& text, const std::string& key) -> long {
+    size_t at = text.find(key);
+    if (at == std::string::npos) return -1;
+    at += key.size();
+    if (text.compare(at, 3, ">= ") == 0) at += 3;
+    return std::atol(text.c_str() + at);
+  };
+  std::vector<std::string> lines = absl::StrSplit(run.err, '\n');
+  long all_runs = -1;
+  long kind_runs = 0;
+  for (const std::string& l : lines) {
+    const bool all = absl::StrContains(l, "self-timed over ");
+    const bool kind = absl::StrContains(l, "samples that interrupted ");
+    if (!all && !kind) continue;
+    SCOPED_TRACE(l);
+    const long runs = figure(l, all ? "self-timed over " : "mode: ");
+    const long median = figure(l, "median ");
+    const long p90 = figure(l, "p90 ");
+    const long p99 = figure(l, "p99 ");
+    EXPECT_GT(runs, 0);
+    EXPECT_GT(median, 0);
+    EXPECT_LE(median, p90);
+    EXPECT_LE(p90, p99);
+    EXPECT_GT(figure(l, "mean "), 0);
+    if (all) all_runs = runs;
+    if (kind) kind_runs += runs;
+  }
+  EXPECT_EQ(all_runs, kind_runs) << run.err;
+  EXPECT_EQ(all_runs,
+            static_cast<long>(rec->samples.size()) + static_cast<long>(rec->loss.lost_samples))
+      << run.err;
 }
 
 TEST_F(UnwindTest, CorruptSframeFallsBackWithAWarning) {
