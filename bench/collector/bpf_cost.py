@@ -10,8 +10,9 @@
    Also the median of those means over short slices of the run, which
    discards the slices where a preempted run landed.
 2. `ringprof record --bpf-self-timing`: the sample program times every run
-   itself (from its clock read to the end of its ring output) into a
-   histogram; the median per run is what issue 4's target is about.
+   itself (from its clock read to the end of its ring output) into
+   histograms for samples that interrupted user and kernel mode; the median
+   per run is what issue 4's target is about.
 
 Each configuration runs --runs times; the script prints the median over runs
 of each figure. Run as root:
@@ -75,11 +76,21 @@ def self_timed(argv):
                        stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
         sys.exit(f"failed: {' '.join(argv)}\n{p.stderr}")
-    m = re.search(r"median (\d+) ns, p90 (>= )?(\d+) ns", p.stderr)
+    m = re.search(r"median (\d+) ns, p90 (>= )?(\d+) ns, p99 (>= )?\d+ ns, mean (\d+) ns",
+                  p.stderr)
     hits = re.search(r"(\d+)% of rows from the row cache", p.stderr)
+    kind = {k: re.search(k + r" mode: (\d+) runs, median (>= )?(\d+) ns.*mean (\d+) ns", p.stderr)
+            for k in ("user", "kernel")}
     if not m:
         return None
-    return (int(m.group(1)), int(m.group(3)), int(hits.group(1)) if hits else None)
+    return {"median": int(m.group(1)), "p90": int(m.group(3)), "mean": int(m.group(5)),
+            "hits": int(hits.group(1)) if hits else None,
+            "user_median": int(kind["user"].group(3)) if kind["user"] else None,
+            "kernel_share": (int(kind["kernel"].group(1)) /
+                             (int(kind["kernel"].group(1)) +
+                              (int(kind["user"].group(1)) if kind["user"] else 0))
+                             if kind["kernel"] else 0.0),
+            "kernel_mean": int(kind["kernel"].group(4)) if kind["kernel"] else None}
 
 
 def main():
@@ -87,6 +98,8 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--only", default="",
+                    help="run only the configurations whose name contains this text")
     args = ap.parse_args()
     ringprof = os.path.join(args.build, "ringprof")
     wl = os.path.join(args.build, "workloads")
@@ -124,19 +137,24 @@ def main():
         ringprof, "record", "-q", "-F", "999", "-o", out, "--", "c++", "-O2", "-std=c++20",
         "-I", src, "-I", os.path.join(args.build, "collector"), "-o", os.devnull, "-c",
         os.path.join(src, "collector", "recorder.cc")]
+    configs = {k: v for k, v in configs.items() if args.only in k}
+    if not configs:
+        sys.exit(f"no configuration matches --only {args.only!r}")
     with open("/proc/sys/kernel/bpf_stats_enabled") as f:
         before = f.read().strip()
     with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
         f.write("1")
     try:
         print(f"{args.runs} runs each, 999 Hz; medians over runs of: the kernel statistics' mean "
-              "ns per invocation and their median over 10 slices of 125 ms, and the self-timed "
-              "median and p90 ns per run of on_sample")
+              "ns per invocation and their median over 10 slices of 125 ms; on_sample's "
+              "self-timed median, p90 and mean ns per run, its median over samples that "
+              "interrupted user mode, and the share and mean of those that interrupted kernel "
+              "mode (they also walk the kernel stack)")
         # Round robin over the configurations, so that the slow and fast
         # phases of a shared virtual machine fall on all of them alike.
         res = {name: {"per": {"on_sample": [], "on_switch": []},
                       "sliced": {"on_sample": [], "on_switch": []},
-                      "med": [], "p90": [], "hits": []} for name in configs}
+                      "self": []} for name in configs}
         for _ in range(args.runs):
             for name, argv in configs.items():
                 r = res[name]
@@ -147,23 +165,28 @@ def main():
                         r["sliced"][prog].append(sliced)
                 t = self_timed(argv)
                 if t:
-                    r["med"].append(t[0])
-                    r["p90"].append(t[1])
-                    if t[2] is not None:
-                        r["hits"].append(t[2])
+                    r["self"].append(t)
         for name in configs:
-            per, per_sliced = res[name]["per"], res[name]["sliced"]
-            med, p90, hits = res[name]["med"], res[name]["p90"], res[name]["hits"]
+            per, per_sliced, runs = res[name]["per"], res[name]["sliced"], res[name]["self"]
             cols = [f"{p} mean {statistics.median(v):6.0f}" for p, v in per.items() if v]
             cols += [f"{p} sliced median {statistics.median(v):6.0f}"
                      for p, v in per_sliced.items() if v]
-            if med:
-                cols.append(f"self-timed median {statistics.median(med):5.0f} "
-                            f"p90 {statistics.median(p90):5.0f}")
-            if hits:
-                cols.append(f"row cache {statistics.median(hits):3.0f}%")
-            if med:
-                cols.append("self-timed medians by run: " + " ".join(str(m) for m in med))
+
+            def mid(key):
+                v = [t[key] for t in runs if t[key] is not None]
+                return statistics.median(v) if v else None
+            if runs:
+                cols.append(f"self-timed median {mid('median'):5.0f} p90 {mid('p90'):5.0f} "
+                            f"mean {mid('mean'):5.0f}")
+                if mid("user_median") is not None:
+                    cols.append(f"user-mode median {mid('user_median'):5.0f}")
+                if mid("kernel_mean") is not None:
+                    cols.append(f"kernel-mode {100 * mid('kernel_share'):4.1f}% of runs, "
+                                f"mean {mid('kernel_mean'):6.0f}")
+                if mid("hits") is not None:
+                    cols.append(f"row cache {mid('hits'):3.0f}%")
+                cols.append("self-timed medians by run: " +
+                            " ".join(str(t["median"]) for t in runs))
             print(f"  {name:44} " + "   ".join(cols))
     finally:
         with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
