@@ -177,7 +177,7 @@ class Session {
   std::vector<PerfRing> rings_;                    // one side-band ring per CPU
   ProcessMapTracker tracker_;
   std::unique_ptr<UnwindTables> unwind_;
-  std::optional<VdsoImage> vdso_;  // table and dwarf modes: the [vdso] behind every process
+  std::optional<VdsoImage> vdso_;  // the [vdso] behind every process (stored; unwound through)
   ScopedFd epoll_;                 // table and dwarf modes: BPF ring + side-band rings
   // --call-graph dwarf: raw PERF_RECORD_SAMPLEs waiting for their mappings.
   std::vector<std::pair<uint32_t, std::vector<uint8_t>>> dwarf_pending_;  // (cpu, record)
@@ -656,12 +656,15 @@ absl::StatusOr<RecordSummary> Session::Run() {
   }
   ASSIGN_OR_RETURN(sampler_,
                    BpfSampler::Load(bo, [this](absl::Span<const uint8_t> b) { OnBpfRecord(b); }));
-  if (tables() || dwarf()) {
+  {
+    // Every mode stores the image for symbolizing [vdso] frames; table and
+    // dwarf modes also unwind through it.
     absl::StatusOr<VdsoImage> vdso = VdsoImage::Capture();
     if (vdso.ok()) {
       vdso_.emplace(std::move(*vdso));
     } else {
-      Warn(absl::StrCat(vdso.status().message(), "; stacks through [vdso] end there"));
+      Warn(absl::StrCat(vdso.status().message(), "; [vdso] frames will not be symbolized",
+                        tables() || dwarf() ? " and stacks through [vdso] end there" : ""));
     }
   }
   if (tables()) {
@@ -749,6 +752,7 @@ absl::StatusOr<RecordSummary> Session::Run() {
               std::string(ksyms.status().message()).c_str());
     }
   }
+  if (vdso_) RETURN_IF_ERROR(writer_->WriteImage("[vdso]", vdso_->bytes()));
   const uint64_t start_ns = MonotonicNs();
   std::vector<formats::EventDesc> counter_descs;
   for (const EventSpec& cs : counter_specs_) {

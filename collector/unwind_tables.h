@@ -11,14 +11,19 @@
 //     It is rewritten whenever the process-map tracker reports a change.
 //   - Memory is capped by the size of "unwind_rows" (--unwind-mem). When a
 //     new table does not fit, the least recently used tables are evicted:
-//     their slot is cleared (generation bumped, so stale process entries
-//     miss and fall back to frame pointers) before their rows are reused.
+//     their slot is cleared (row count 0, so process entries that still
+//     point at it miss and fall back to frame pointers) before their rows
+//     are reused, and a reused slot gets a new generation.
+//   - Each write of a process's list carries a new stamp, which the BPF
+//     row cache tags its entries with (see sample_record.h).
 //   - Every binary whose table could not be built or loaded is remembered
 //     (no retry) and reported once, with why.
 //
 // The BPF side only ever reads these maps; a sample racing an eviction may
 // read rows that are being replaced, which can give it a wrong frame but
-// never an out-of-bounds read (every index is checked in the program).
+// never an out-of-bounds read (every index is checked in the program). It
+// checks the slot again after reading a row and does not cache a row whose
+// slot was cleared or reused meanwhile, so the wrong frame stays one frame.
 #ifndef RINGPROF_COLLECTOR_UNWIND_TABLES_H_
 #define RINGPROF_COLLECTOR_UNWIND_TABLES_H_
 

@@ -35,7 +35,8 @@ absl::StatusOr<VdsoImage> VdsoImage::Capture() {
   VdsoImage image;
   image.fd_ = ScopedFd(memfd_create("ringprof-vdso", MFD_CLOEXEC));
   if (!image.fd_.valid()) return LastErrnoStatus("creating a memfd for the vDSO image");
-  const auto* bytes = reinterpret_cast<const char*>(start);
+  image.bytes_.assign(reinterpret_cast<const char*>(start), end - start);
+  const char* bytes = image.bytes_.data();
   for (uint64_t done = 0; done < end - start;) {
     ssize_t n = write(image.fd_.get(), bytes + done, end - start - done);
     if (n < 0 && errno == EINTR) continue;

@@ -37,6 +37,7 @@ enum ChunkType : uint16_t {
   kChunkStats = 6,
   kChunkEnd = 7,
   kChunkCounterScaling = 8,
+  kChunkImage = 9,
 };
 
 // KALLSYMS text is compressed in pieces so that no chunk nears the limit,
@@ -64,6 +65,8 @@ std::string ChunkTypeName(uint16_t type) {
       return "END";
     case kChunkCounterScaling:
       return "COUNTER_SCALING";
+    case kChunkImage:
+      return "IMAGE";
     default:
       return absl::StrCat("type ", type);
   }
@@ -634,6 +637,14 @@ bool ApplyChunk(const ChunkHeader& h, std::string_view payload, uint64_t payload
     case kChunkCounterScaling:
       ok = DecodeCounterScaling(d, rec.counter_scaling);
       break;
+    case kChunkImage: {
+      Image image;
+      ok = d.String(image.name) && d.String(image.bytes);
+      if (ok && d.remaining() != 0) ok = d.Fail("IMAGE payload has bytes after the image");
+      if (ok && image.name.empty()) ok = d.Fail("IMAGE without a name");
+      if (ok) rec.images.push_back(std::move(image));
+      break;
+    }
     case kChunkEnd: {
       uint64_t end_time = 0;
       ok = d.Varint(end_time);
@@ -946,6 +957,14 @@ absl::Status RecordingWriter::WriteCounterScaling(absl::Span<const CounterScalin
     AppendVarint(out, c.time_running_ns);
   }
   return WriteChunk(kChunkCounterScaling, std::string_view(out.data(), out.size()));
+}
+
+absl::Status RecordingWriter::WriteImage(std::string_view name, std::string_view bytes) {
+  if (name.empty()) return absl::InvalidArgumentError("an IMAGE chunk needs a name");
+  ByteSink out(scratch_, 0);
+  AppendString(out, name);
+  AppendString(out, bytes);
+  return WriteChunk(kChunkImage, std::string_view(out.data(), out.size()));
 }
 
 absl::Status RecordingWriter::Finish(const LossStats& loss, uint64_t end_time_ns) {

@@ -160,6 +160,15 @@ struct Damage {
   bool empty() const { return !truncated && bad_chunks == 0 && !missing_end && messages.empty(); }
 };
 
+// An ELF image that has no file to find later, stored whole: the vDSO,
+// named as its mappings are ("[vdso]"). Mappings with that path are
+// symbolized against it.
+struct Image {
+  std::string name;
+  std::string bytes;
+  bool operator==(const Image&) const = default;
+};
+
 struct Recording {
   uint32_t version = kFormatVersion;
   std::map<std::string, std::string> meta;  // "command", "hostname", "kernel", "target", ...
@@ -174,6 +183,7 @@ struct Recording {
   std::vector<TaskEvent> tasks;
   std::vector<Sample> samples;
   std::string kallsyms;  // /proc/kallsyms text as captured (may be empty)
+  std::vector<Image> images;
   LossStats loss;
   Damage damage;  // filled by the reader only
 };
@@ -200,6 +210,8 @@ class RecordingWriter {
   // How long each counter was enabled and running over the recording
   // (index-aligned with the META chunk's counters).
   absl::Status WriteCounterScaling(absl::Span<const CounterScaling> scaling);
+  // An image mappings named `name` are symbolized against (see Image).
+  absl::Status WriteImage(std::string_view name, std::string_view bytes);
   // Writes the final loss statistics and the END chunk, then closes.
   absl::Status Finish(const LossStats& loss, uint64_t end_time_ns);
 

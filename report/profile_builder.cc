@@ -263,7 +263,21 @@ class ProfileBuilder {
       if (b.index.try_emplace(off, b.offsets.size()).second) b.offsets.push_back(off);
     }
     for (auto& [key, b] : files) {
-      b.results = sym_.SymbolizeFileOffsets(b.mapping->build_id, b.mapping->path, b.offsets);
+      std::string path = b.mapping->path;
+      // A mapping with no file (the vDSO) is symbolized against the image
+      // the recording stored under its name, if any (the first of a name).
+      auto image = std::find_if(rec_.images.begin(), rec_.images.end(),
+                                [&](const formats::Image& i) { return i.name == path; });
+      if (image != rec_.images.end()) {
+        absl::StatusOr<std::string> image_path = sym_.ImagePath(image->bytes);
+        if (!image_path.ok()) {
+          b.results.assign(b.offsets.size(),
+                           symbolizer::SymbolizedAddress{{}, image_path.status()});
+          continue;
+        }
+        path = *image_path;
+      }
+      b.results = sym_.SymbolizeFileOffsets(b.mapping->build_id, path, b.offsets);
       b.results.resize(b.offsets.size());  // defensive: one result per offset
     }
     for (const UserKey& k : keys) {

@@ -24,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "base/scoped_fd.h"
 
 namespace ringprof::symbolizer {
 
@@ -115,9 +116,15 @@ class Symbolizer {
                                                       const std::string& recorded_path,
                                                       absl::Span<const uint64_t> file_offsets);
   const SymbolizerOptions& options() const { return options_; }
+  // A path that opens `bytes`, an ELF image stored in a recording because
+  // it has no file (the vDSO): a memfd this Symbolizer keeps open for its
+  // lifetime, one per distinct image. Pass it to SymbolizeFileOffsets.
+  absl::StatusOr<std::string> ImagePath(std::string_view bytes);
 
  private:
   SymbolizerOptions options_;
+  // Image bytes -> its memfd and "/proc/self/fd/N" path.
+  absl::flat_hash_map<std::string, std::pair<ScopedFd, std::string>> images_;
   // Key: build-id raw bytes + '\0' + recorded path. Value may be null when
   // the file could not be found/opened; open_errors_ then holds why.
   absl::flat_hash_map<std::string, std::unique_ptr<ElfSymbolizer>> cache_;

@@ -72,20 +72,23 @@ def self_timed(argv):
     table rows that came from the row cache (None if absent)."""
     # Without -q, for the summary line with the row cache's share.
     argv = [a for a in argv if a != "-q"]
-    p = subprocess.run(argv[:2] + ["--bpf-self-timing"] + argv[2:], stdout=subprocess.DEVNULL,
+    at = argv.index("record") + 1
+    p = subprocess.run(argv[:at] + ["--bpf-self-timing"] + argv[at:], stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
         sys.exit(f"failed: {' '.join(argv)}\n{p.stderr}")
-    m = re.search(r"median (\d+) ns, p90 (>= )?(\d+) ns, p99 (>= )?\d+ ns, mean (\d+) ns",
-                  p.stderr)
+    m = re.search(r"self-timed over \d+ runs: median (>= )?(\d+) ns, p90 (>= )?(\d+) ns, "
+                  r"p99 (>= )?\d+ ns, mean (\d+) ns", p.stderr)
     hits = re.search(r"(\d+)% of rows from the row cache", p.stderr)
     kind = {k: re.search(k + r" mode: (\d+) runs, median (>= )?(\d+) ns.*mean (\d+) ns", p.stderr)
             for k in ("user", "kernel")}
     if not m:
         return None
-    return {"median": int(m.group(1)), "p90": int(m.group(3)), "mean": int(m.group(5)),
+    return {"median": int(m.group(2)), "p90": int(m.group(4)), "mean": int(m.group(6)),
             "hits": int(hits.group(1)) if hits else None,
             "user_median": int(kind["user"].group(3)) if kind["user"] else None,
+            # Runs without kernel-mode samples count as a 0% share, and have
+            # no kernel-mode mean.
             "kernel_share": (int(kind["kernel"].group(1)) /
                              (int(kind["kernel"].group(1)) +
                               (int(kind["user"].group(1)) if kind["user"] else 0))
@@ -100,6 +103,11 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--only", default="",
                     help="run only the configurations whose name contains this text")
+    ap.add_argument("--workload-cpu", default=None,
+                    help="pin the workload to this CPU (taskset -c); the BPF program runs "
+                    "on the CPU of the task it samples, and on our 2-vCPU machines one vCPU "
+                    "was often 2-3x slower than the other")
+    ap.add_argument("--ringprof-cpu", default=None, help="pin ringprof itself to this CPU")
     args = ap.parse_args()
     ringprof = os.path.join(args.build, "ringprof")
     wl = os.path.join(args.build, "workloads")
@@ -138,6 +146,12 @@ def main():
         "-I", src, "-I", os.path.join(args.build, "collector"), "-o", os.devnull, "-c",
         os.path.join(src, "collector", "recorder.cc")]
     configs = {k: v for k, v in configs.items() if args.only in k}
+    for k, argv in configs.items():
+        if args.workload_cpu is not None:
+            at = argv.index("--") + 1
+            argv[at:at] = ["taskset", "-c", args.workload_cpu]
+        if args.ringprof_cpu is not None:
+            argv[0:0] = ["taskset", "-c", args.ringprof_cpu]
     if not configs:
         sys.exit(f"no configuration matches --only {args.only!r}")
     with open("/proc/sys/kernel/bpf_stats_enabled") as f:

@@ -131,10 +131,11 @@ struct rp_proc_maps {
  * recently, by PC. Profiles sample the same hot stacks again and again, and
  * a hit replaces the mapping lookup, the page index and the row search with
  * one compare. An entry holds only for the process-map list it was found
- * through (`stamp`): every rewrite of a process's list (after an mmap or
- * munmap, or when a table it needs is loaded) gets a new stamp, so an entry
- * never outlives the mapping it describes. Entries are copies of rules, so
- * they stay right when their table is evicted: the mapping is unchanged.
+ * through (`stamp`): every rewrite of a process's list (a new executable
+ * mapping, an exec, a table it needs loaded) gets a new stamp, so code
+ * mapped over an old address never meets an entry made for the old code.
+ * Entries are copies of rules, so they stay right when their table is
+ * evicted; a row read while its slot was being reused is not cached.
  * Direct-mapped: RP_ROW_CACHE_SIZE entries (a power of two), indexed by a
  * hash of the PC; 16 KiB per CPU. */
 #define RP_ROW_CACHE_BITS 10
@@ -150,6 +151,15 @@ struct rp_row_cache_entry {
 struct rp_row_cache {
   struct rp_row_cache_entry e[RP_ROW_CACHE_SIZE];
 };
+#ifdef __cplusplus
+#define RP_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define RP_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+RP_STATIC_ASSERT(sizeof(struct rp_row_cache) <= 32768, "a per-CPU array value is at most 32 KiB");
+RP_STATIC_ASSERT((RP_UNWOUND_EHFRAME << RP_ROW_CACHE_SOURCE_SHIFT) <= 255 &&
+                     (RP_ROW_RULE_MASK >> RP_ROW_CACHE_SOURCE_SHIFT) == 0,
+                 "the source bits fit in rp_row_cache_entry.kind above the rule");
 
 /* A copy of part of the user stack (per-CPU map "stack_window"): the
  * unwinder reads whole pages of stack at once, to the end of the page it

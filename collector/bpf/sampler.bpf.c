@@ -248,11 +248,14 @@ struct found_row {
 
 /* The row in force at `pc` (a runtime address), or NULL (no mapping with a
  * table, evicted table, or a PC before the first row). *source gets the
- * table's RP_UNWOUND_* bit. The result may be a page index entry (kind has
+ * table's RP_UNWOUND_* bit, *bin_out the table's slot and *generation_out
+ * the generation it had when it was checked. The result may be a page index entry (kind has
  * RP_ROW_WHOLE_PAGE, pc is not a PC): use only its rule. */
 static __always_inline struct rp_unwind_row* find_row(struct rp_proc_maps* pm,
                                                       struct rp_unwind_state* st, rp_u64 pc,
-                                                      rp_u32* source) {
+                                                      rp_u32* source,
+                                                      struct rp_unwind_bin** bin_out,
+                                                      rp_u32* generation_out) {
   if (!pm) return 0;
   rp_u32 n = pm->count;
   if (n == 0 || n > RP_MAX_PROC_MAPS) return 0;
@@ -277,6 +280,8 @@ static __always_inline struct rp_unwind_row* find_row(struct rp_proc_maps* pm,
   rp_u32 slot = e->bin;
   struct rp_unwind_bin* bin = bpf_map_lookup_elem(&unwind_bins, &slot);
   if (!bin || bin->row_count == 0 || bin->generation != e->generation) return 0;
+  *bin_out = bin;
+  *generation_out = e->generation;
   rp_u64 vaddr = pc - e->bias;
   if (vaddr < bin->pc_base || vaddr - bin->pc_base > 0xffffffffull) return 0;
   rp_u32 off = (rp_u32)(vaddr - bin->pc_base);
@@ -321,11 +326,11 @@ static __always_inline struct rp_unwind_row* find_row(struct rp_proc_maps* pm,
 static __always_inline void lookup_row(struct unwind_ctx* c, rp_u64 pc, struct found_row* out) {
   out->kind = RP_ROW_NOINFO;
   out->cached = 0;
-  if (!c->pm || !c->cache) return;
+  if (!c->pm) return;
   /* Fibonacci hashing: the top bits of pc times 2^64 / phi. */
   rp_u32 h = (rp_u32)((pc * 0x9e3779b97f4a7c15ull) >> (64 - RP_ROW_CACHE_BITS));
-  struct rp_row_cache_entry* ce = &c->cache->e[h & (RP_ROW_CACHE_SIZE - 1)];
-  if (ce->pc == pc && ce->stamp == c->stamp) {
+  struct rp_row_cache_entry* ce = c->cache ? &c->cache->e[h & (RP_ROW_CACHE_SIZE - 1)] : 0;
+  if (ce && ce->pc == pc && ce->stamp == c->stamp) {
     out->cfa_offset = ce->cfa_offset;
     out->kind = ce->kind & RP_ROW_RULE_MASK;
     out->fp_offset8 = ce->fp_offset8;
@@ -334,12 +339,22 @@ static __always_inline void lookup_row(struct unwind_ctx* c, rp_u64 pc, struct f
     return;
   }
   rp_u32 source = 0;
-  struct rp_unwind_row* row = find_row(c->pm, c->st, pc, &source);
-  if (!row) return;
+  struct rp_unwind_bin* bin = 0;
+  rp_u32 generation = 0;
+  struct rp_unwind_row* row = find_row(c->pm, c->st, pc, &source, &bin, &generation);
+  if (!row || !bin) return;
   out->cfa_offset = row->cfa_offset;
   out->kind = row->kind & RP_ROW_RULE_MASK;
   out->fp_offset8 = row->fp_offset8;
   out->source = source;
+  /* The collector clears a slot (row_count 0) before it reuses its rows and
+   * gives it a new generation after: if either changed while the row was
+   * read, the row may be half rewritten. Use it for this frame, as before
+   * the cache, but do not keep it. */
+  if (!ce || *(volatile rp_u32*)&bin->row_count == 0 ||
+      *(volatile rp_u32*)&bin->generation != generation) {
+    return;
+  }
   ce->pc = pc;
   ce->stamp = c->stamp;
   ce->cfa_offset = row->cfa_offset;

@@ -308,6 +308,49 @@ TEST(RecordingTest, UnwindStatsAndSampleFlagsRoundTrip) {
   std::remove(path.c_str());
 }
 
+TEST(RecordingTest, ImagesRoundTripAndBadOnesAreDamage) {
+  const std::string path = TempPath("images.rpf");
+  auto w = RecordingWriter::Create(path);
+  ASSERT_TRUE(w.ok()) << w.status();
+  std::string elf(8192, '\0');
+  for (size_t i = 0; i < elf.size(); ++i) elf[i] = static_cast<char>(i * 7);
+  ASSERT_TRUE((*w)->WriteImage("[vdso]", elf).ok());
+  ASSERT_TRUE((*w)->WriteImage("[other]", "").ok());
+  EXPECT_FALSE((*w)->WriteImage("", elf).ok());  // refused, nothing written
+  ASSERT_TRUE((*w)->Finish({}, 2).ok());
+  auto got = ReadRecording(path);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(got->damage.empty()) << absl::StrJoin(got->damage.messages, "\n");
+  EXPECT_EQ(got->images, (std::vector<Image>{{"[vdso]", elf}, {"[other]", ""}}));
+
+  // A nameless image, an image whose size overruns the payload, and one
+  // with bytes after it: each is a bad chunk, and nothing else is lost.
+  std::string bytes = ReadFile(path);
+  const auto chunks = WalkChunks(bytes);
+  ASSERT_FALSE(chunks.empty());
+  ASSERT_EQ(chunks.back().type, 7);  // END
+  const size_t at = chunks.back().offset;
+  bytes.insert(at, MakeChunk(9, std::string("\x00\x02"
+                                            "ab",
+                                            4)));
+  bytes.insert(at, MakeChunk(9, std::string("\x01x\x09"
+                                            "ab",
+                                            5)));
+  bytes.insert(at, MakeChunk(9, std::string("\x01x\x01"
+                                            "ab",
+                                            5)));
+  got = ParseRecording(bytes);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->damage.bad_chunks, 3u) << absl::StrJoin(got->damage.messages, "\n");
+  EXPECT_EQ(got->images.size(), 2u);
+  EXPECT_EQ(got->end_time_ns, 2u);
+  const std::string messages = absl::StrJoin(got->damage.messages, "\n");
+  EXPECT_THAT(messages, HasSubstr("IMAGE without a name"));
+  EXPECT_THAT(messages, HasSubstr("overruns the payload"));
+  EXPECT_THAT(messages, HasSubstr("IMAGE payload has bytes after the image"));
+  std::remove(path.c_str());
+}
+
 TEST(RecordingTest, SamplesAreCompact) {
   std::mt19937_64 rng(1);
   std::vector<Sample> samples;

@@ -49,6 +49,47 @@ TEST_F(RecordTest, ChainIsWholeSymbolizedAndCHoldsSelfTime) {
   EXPECT_EQ(p.loss.lost_samples, 0u);
 }
 
+// The vDSO has no file: the recording stores the image, and [vdso] frames
+// are symbolized against it. workload_spread reads the thread CPU clock
+// before every burst of leaf work, through the vDSO's clock_gettime, which
+// makes the system call for that clock: a few percent of the samples (about
+// 5% here) have a [vdso] frame.
+TEST_F(RecordTest, VdsoFramesAreSymbolizedFromTheStoredImage) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  std::string rec =
+      RecordCommand({"-F", "999", "--", kWorkloads + "/workload_spread_sframe", "2.0", "4", "1"});
+  absl::StatusOr<formats::Recording> recording = formats::ReadRecording(rec);
+  ASSERT_TRUE(recording.ok()) << recording.status();
+  ASSERT_EQ(recording->images.size(), 1u);
+  EXPECT_EQ(recording->images[0].name, "[vdso]");
+  EXPECT_EQ(recording->images[0].bytes.substr(0, 4),
+            "\x7f"
+            "ELF");
+
+  formats::Profile p = Load(rec);
+  std::map<uint64_t, const formats::ProfileFunction*> funcs;
+  for (const auto& f : p.functions) funcs[f.id] = &f;
+  std::set<uint64_t> vdso_mappings;
+  for (const auto& m : p.mappings) {
+    if (m.filename == "[vdso]") vdso_mappings.insert(m.id);
+  }
+  ASSERT_FALSE(vdso_mappings.empty()) << "no sample touched the vDSO";
+  std::set<std::string> names;
+  for (const auto& l : p.locations) {
+    if (!vdso_mappings.count(l.mapping_id)) continue;
+    ASSERT_FALSE(l.lines.empty());
+    for (const auto& line : l.lines) names.insert(funcs.at(line.function_id)->name);
+  }
+  ASSERT_FALSE(names.empty());
+  for (const std::string& n : names) {
+    EXPECT_EQ(n.find("[vdso]"), std::string::npos) << "unsymbolized vDSO frame " << n;
+  }
+  // The workload's only vDSO call is clock_gettime (named as the vDSO's
+  // symbol table has it: clock_gettime or __vdso_clock_gettime).
+  EXPECT_TRUE(names.count("clock_gettime") || names.count("__vdso_clock_gettime"))
+      << *names.begin();
+}
+
 class RateTest : public RecordTest, public ::testing::WithParamInterface<int> {};
 
 TEST_P(RateTest, SampleCountMatchesRateTimesCpuTime) {
