@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <limits>
 #include <memory>
 
@@ -328,11 +329,22 @@ absl::Status UnwindTables::Publish(uint32_t pid,
     e.generation = b.generation;
   }
   if (pm->count == 0) return RemoveProcess(pid);
+  // The same list again (a mapping without a table was added, or the
+  // first pass already wrote it) is not rewritten: a rewrite would give it
+  // a new stamp and empty the BPF row cache of this process for nothing.
+  std::vector<rp_map_entry> entries(pm->entries, pm->entries + pm->count);
+  auto it = written_.find(pid);
+  if (it != written_.end() && it->second.size() == entries.size() &&
+      std::memcmp(it->second.data(), entries.data(), entries.size() * sizeof(rp_map_entry)) == 0) {
+    return absl::OkStatus();
+  }
   // A new stamp for every write invalidates the BPF row cache's entries
   // for the previous list (0 means an empty cache entry).
   if (++last_stamp_ == 0) ++last_stamp_;
   pm->stamp = last_stamp_;
-  return writer_->WriteProcMaps(pid, *pm);
+  RETURN_IF_ERROR(writer_->WriteProcMaps(pid, *pm));
+  written_[pid] = std::move(entries);
+  return absl::OkStatus();
 }
 
 std::string UnwindTables::KeyOf(const formats::Mapping& m) {
@@ -348,6 +360,7 @@ void UnwindTables::Preload(const std::string& path) {
 }
 
 absl::Status UnwindTables::RemoveProcess(uint32_t pid) {
+  written_.erase(pid);
   absl::Status s = writer_->DeleteProcMaps(pid);
   return absl::IsNotFound(s) ? absl::OkStatus() : s;
 }

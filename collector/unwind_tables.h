@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -153,6 +154,8 @@ class UnwindTables {
   std::vector<uint32_t> free_slots_;
   uint32_t next_slot_ = 0;
   uint32_t last_stamp_ = 0;  // rp_proc_maps.stamp of the latest write
+  // What each process's list held when last written (entries only).
+  absl::flat_hash_map<uint32_t, std::vector<rp_map_entry>> written_;
   std::vector<uint32_t> slot_generation_;
   uint64_t resident_rows_ = 0;
   UnwindTableStats stats_;

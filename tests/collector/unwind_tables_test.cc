@@ -242,6 +242,17 @@ TEST(UnwindTables, PublishesTablesAndBiasPerProcess) {
   EXPECT_EQ(maps.procs[42].count, 1u);
   EXPECT_NE(maps.procs[42].stamp, first_stamp);
   EXPECT_NE(maps.procs[42].stamp, maps.procs[43].stamp);
+  // The same list again is not rewritten, so its stamp (and the process's
+  // cached rows) stay: here a mapping without a table was added.
+  const uint32_t second_stamp = maps.procs[42].stamp;
+  maps.procs[42].stamp = 0;  // a rewrite would show
+  ASSERT_TRUE(tables.UpdateProcess(42, {&a, &vdso}).ok());
+  EXPECT_EQ(maps.procs[42].stamp, 0u);
+  // After the process is removed, the same list is written afresh.
+  ASSERT_TRUE(tables.RemoveProcess(42).ok());
+  ASSERT_TRUE(tables.UpdateProcess(42, {&a}).ok());
+  EXPECT_NE(maps.procs[42].stamp, 0u);
+  EXPECT_NE(maps.procs[42].stamp, second_stamp);
 
   ASSERT_TRUE(tables.RemoveProcess(42).ok());
   EXPECT_FALSE(maps.procs.count(42));
