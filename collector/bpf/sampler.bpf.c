@@ -350,16 +350,18 @@ static __always_inline void lookup_row(struct unwind_ctx* c, rp_u64 pc, struct f
   /* The collector clears a slot (row_count 0) before it reuses its rows and
    * gives it a new generation after: if either changed while the row was
    * read, the row may be half rewritten. Use it for this frame, as before
-   * the cache, but do not keep it. */
+   * the cache, but do not keep it. The barrier keeps the compiler from
+   * moving the row's reads after the check (x86 keeps loads in order). */
+  asm volatile("" ::: "memory");
   if (!ce || *(volatile rp_u32*)&bin->row_count == 0 ||
       *(volatile rp_u32*)&bin->generation != generation) {
     return;
   }
   ce->pc = pc;
   ce->stamp = c->stamp;
-  ce->cfa_offset = row->cfa_offset;
+  ce->cfa_offset = out->cfa_offset;
   ce->kind = out->kind | (rp_u8)(source << RP_ROW_CACHE_SOURCE_SHIFT);
-  ce->fp_offset8 = row->fp_offset8;
+  ce->fp_offset8 = out->fp_offset8;
 }
 
 /* Reads the user word at addr through the stack window. A refill copies
