@@ -1,9 +1,5 @@
 #include "collector/vdso.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <fstream>
 #include <vector>
 
@@ -11,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/memfd.h"
 #include "base/status_macros.h"
 
 namespace ringprof::collector {
@@ -33,17 +30,9 @@ absl::StatusOr<VdsoImage> VdsoImage::Capture() {
   }
   if (end == 0) return absl::NotFoundError("this process has no [vdso] mapping");
   VdsoImage image;
-  image.fd_ = ScopedFd(memfd_create("ringprof-vdso", MFD_CLOEXEC));
-  if (!image.fd_.valid()) return LastErrnoStatus("creating a memfd for the vDSO image");
   image.bytes_.assign(reinterpret_cast<const char*>(start), end - start);
-  const char* bytes = image.bytes_.data();
-  for (uint64_t done = 0; done < end - start;) {
-    ssize_t n = write(image.fd_.get(), bytes + done, end - start - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return LastErrnoStatus("copying the vDSO image");
-    done += static_cast<uint64_t>(n);
-  }
-  image.path_ = absl::StrCat("/proc/self/fd/", image.fd_.get());
+  ASSIGN_OR_RETURN(image.fd_, MemfdWithBytes("ringprof-vdso", image.bytes_));
+  image.path_ = FdPath(image.fd_);
   return image;
 }
 

@@ -1,16 +1,14 @@
 #include "symbolizer/symbolizer.h"
 
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <optional>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/memfd.h"
 #include "base/status_macros.h"
 #include "symbolizer/dwarf_index.h"
 #include "symbolizer/elf_file.h"
@@ -251,15 +249,8 @@ absl::StatusOr<std::string> FindElf(std::string_view build_id_raw, const std::st
 absl::StatusOr<std::string> Symbolizer::ImagePath(std::string_view bytes) {
   auto it = images_.find(absl::string_view(bytes.data(), bytes.size()));
   if (it != images_.end()) return it->second.second;
-  ScopedFd fd(memfd_create("ringprof-image", MFD_CLOEXEC));
-  if (!fd.valid()) return LastErrnoStatus("creating a memfd for a stored image");
-  for (size_t done = 0; done < bytes.size();) {
-    const ssize_t n = write(fd.get(), bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return LastErrnoStatus("writing a stored image to a memfd");
-    done += static_cast<size_t>(n);
-  }
-  std::string path = absl::StrCat("/proc/self/fd/", fd.get());
+  ASSIGN_OR_RETURN(ScopedFd fd, MemfdWithBytes("ringprof-image", bytes));
+  std::string path = FdPath(fd);
   images_.emplace(std::string(bytes), std::make_pair(std::move(fd), path));
   return path;
 }
