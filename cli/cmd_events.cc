@@ -116,14 +116,18 @@ int RunEvents(int argc, char** argv) {
     if (e.supported && e.umasks.size() > 1) {
       absl::StrAppend(&detail, " [", e.umasks.size(), " unit masks; --all lists them]");
     }
-    std::printf("  %-34s %-13s  %s\n", e.name.c_str(), e.supported ? "supported" : "not supported",
-                detail.c_str());
+    const char* state = !e.supported ? "not supported" : e.user_only ? ":u only" : "supported";
+    std::printf("  %-34s %-13s  %s\n", e.name.c_str(), state, detail.c_str());
   }
   std::printf(
       "\nraw events: rNNNN (hex config of the core PMU), for example r01a2; they open only "
       "where the kernel exposes a hardware PMU\n");
-  std::printf("%zu supported, %zu not supported (each opened once as a counting event)\n",
-              supported, unsupported);
+  size_t user_only = 0;
+  for (const collector::EventAvailability& e : *events) user_only += e.user_only ? 1 : 0;
+  std::printf(
+      "%zu supported (%zu of them in user mode only, :u), %zu not supported (each opened "
+      "once as a counting event)\n",
+      supported, user_only, unsupported);
   return 0;
 }
 

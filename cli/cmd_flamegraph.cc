@@ -15,7 +15,7 @@ namespace {
 
 constexpr char kCmd[] = "flamegraph";
 constexpr char kUsage[] =
-    "usage: ringprof flamegraph [-i FILE] [-o OUT] [--folded] [--title T] [--width W]\n"
+    "usage: ringprof flamegraph [[-i] FILE] [-o OUT] [--folded] [--title T] [--width W]\n"
     "                           [--minwidth PX] [--metric M] [--color-by A/B] [--symfs DIR]\n"
     "                           [--no-demangle] [--pid PID] [--comm NAME]\n\n"
     "Writes an interactive SVG flame graph (hover, click to zoom, regex search),\n"
@@ -67,8 +67,8 @@ int RunFlamegraph(int argc, char** argv) {
       return 2;
     }
   }
-  if (optind < argc)
-    return FailLine(kCmd, "unexpected argument", argv[optind], "see 'ringprof flamegraph --help'");
+  if (std::string error; !in.TakePositional(argc, argv, optind, &error))
+    return FailLine(kCmd, "bad arguments", error, "see 'ringprof flamegraph --help'");
 
   std::optional<formats::Profile> profile = in.Load(kCmd);
   if (!profile) return 1;

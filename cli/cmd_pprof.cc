@@ -14,7 +14,7 @@ namespace {
 
 constexpr char kCmd[] = "pprof";
 constexpr char kUsage[] =
-    "usage: ringprof pprof [-i FILE] [-o OUT] [--symfs DIR] [--no-demangle] [--pid PID]\n"
+    "usage: ringprof pprof [[-i] FILE] [-o OUT] [--symfs DIR] [--no-demangle] [--pid PID]\n"
     "                      [--comm NAME]\n\n"
     "Exports a recording as a gzipped pprof profile (go tool pprof, Pyroscope,\n"
     "Parca, Perfetto, speedscope), one value column per event and counter.\n\n"
@@ -44,8 +44,8 @@ int RunPprof(int argc, char** argv) {
       return 2;
     }
   }
-  if (optind < argc)
-    return FailLine(kCmd, "unexpected argument", argv[optind], "see 'ringprof pprof --help'");
+  if (std::string error; !in.TakePositional(argc, argv, optind, &error))
+    return FailLine(kCmd, "bad arguments", error, "see 'ringprof pprof --help'");
 
   std::optional<formats::Profile> profile = in.Load(kCmd);
   if (!profile) return 1;

@@ -3,9 +3,14 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -15,6 +20,7 @@
 #include "cli/commands.h"
 #include "collector/event_spec.h"
 #include "collector/recorder.h"
+#include "collector/ring_record.h"
 
 namespace ringprof::cli {
 namespace {
@@ -31,16 +37,22 @@ void PrintHelp() {
       "pprof read. Stacks: kernel, and user (up to 127 frames each). Needs\n"
       "CAP_BPF and CAP_PERFMON (root).\n\n"
       "options:\n"
-      "  -e, --event EVENT     sampling event (default cpu-clock); modifiers :u :k :p\n"
-      "  -F, --freq HZ         sample HZ times per second of the event (default 999)\n"
-      "  -c, --count PERIOD    sample every PERIOD events instead of -F\n"
+      "  -e, --event EV[,EV]   sampling events (default cpu-clock); repeat -e or list\n"
+      "                        several: each gets its own column in every report;\n"
+      "                        modifiers :u :k :h :p (:p on hardware events only)\n"
+      "  -F, --freq HZ|max     sample HZ times per second of each event (default 999;\n"
+      "                        max: kernel.perf_event_max_sample_rate)\n"
+      "  -c, --count PERIOD    sample every PERIOD events instead of -F (0x... for hex)\n"
       "      --counters EV,..  counters read at each sample (up to 8); each sample is\n"
       "                        charged its task's counts since its previous sample\n"
       "  -p, --pid PID[,PID]   profile existing processes (all their threads)\n"
       "  -a, --all-cpus        profile the whole system\n"
-      "  -o, --output FILE     recording to write (default ringprof.rpf)\n"
+      "  -o, --output FILE     recording to write (default ringprof.rpf; mode 0600, as it\n"
+      "                        holds kernel addresses); '-' writes it to standard output\n"
+      "                        (the command's own output then goes to standard error)\n"
       "  -d, --duration SEC    stop after SEC seconds (a command is then sent SIGTERM)\n"
       "      --ring-mib N      BPF ring buffer size in MiB (default 16)\n"
+      "  -g                    --call-graph auto (perf's -g: the default call graph)\n"
       "      --call-graph MODE how user stacks are walked (default auto):\n"
       "                          auto     tables from .sframe, else from .eh_frame,\n"
       "                                   frame pointers where neither has a row\n"
@@ -48,7 +60,8 @@ void PrintHelp() {
       "                          ehframe  .eh_frame tables only, else frame pointers\n"
       "                          fp       frame pointers only (the kernel's walk)\n"
       "                          dwarf    copy 16 KiB of stack per sample and unwind it\n"
-      "                                   in user space with libunwind (slow; reference)\n"
+      "                                   in user space with libunwind (slow; reference);\n"
+      "                                   dwarf,SIZE copies SIZE bytes (8 to 65528)\n"
       "      --unwind-mem SIZE memory for unwind tables in BPF maps (default 32M;\n"
       "                        K/M/G suffixes); least recently used tables are\n"
       "                        evicted beyond it\n"
@@ -62,12 +75,16 @@ void PrintHelp() {
       "also perf's cache events (LLC-load-misses, ...), raw rNNNN, and libpfm4 PMU\n"
       "names (MEM_LOAD_RETIRED.L3_MISS); 'ringprof events' lists what works here\n\n"
       "Recording stops when the command or the -p processes exit, after\n"
-      "--duration, or on SIGINT/SIGTERM; what was recorded is kept either way.\n",
+      "--duration, or on SIGINT/SIGTERM; what was recorded is kept either way.\n"
+      "With a command, ringprof exits with the command's status (128+N when a signal\n"
+      "N ended it), 0 when ringprof ended it (--duration, SIGINT/SIGTERM), and 1 when\n"
+      "recording failed. If ringprof is killed, the command is killed with it.\n",
       absl::StrJoin(collector::KnownEventNames(), ", ").c_str());
 }
 
 // "64M", "512K", "1G", "1048576".
 absl::StatusOr<uint64_t> ParseByteSize(absl::string_view text) {
+  const std::string given(text);
   uint64_t scale = 1;
   if (!text.empty()) {
     switch (absl::ascii_toupper(text.back())) {
@@ -86,10 +103,70 @@ absl::StatusOr<uint64_t> ParseByteSize(absl::string_view text) {
     if (scale != 1) text.remove_suffix(1);
   }
   uint64_t n = 0;
-  if (!absl::SimpleAtoi(text, &n) || n == 0 || n > (64ull << 30) / scale) {
+  if (!absl::SimpleAtoi(text, &n) || n == 0) {
     return absl::InvalidArgumentError("give a size such as 64M, 512K or 1G");
   }
+  if (n > (64ull << 30) / scale) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", given, "' is more than the limit of 64G; give at most 64G"));
+  }
   return n * scale;
+}
+
+// A count in any base strtoull knows: decimal, 0x hex, 0 octal.
+std::optional<uint64_t> ParseCount(const char* text) {
+  if (text == nullptr || *text == '\0' || *text == '-' || *text == '+') return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(text, &end, 0);
+  if (errno != 0 || end == text || *end != '\0') return std::nullopt;
+  return static_cast<uint64_t>(v);
+}
+
+// -F max: the kernel's limit on sampling frequency.
+absl::StatusOr<uint64_t> MaxSampleRate() {
+  constexpr char kPath[] = "/proc/sys/kernel/perf_event_max_sample_rate";
+  std::FILE* f = std::fopen(kPath, "re");
+  if (f == nullptr) {
+    return absl::NotFoundError(absl::StrCat("-F max: cannot read ", kPath, ": ",
+                                            std::strerror(errno), "; give a number instead"));
+  }
+  unsigned long long v = 0;
+  const int n = std::fscanf(f, "%llu", &v);
+  std::fclose(f);
+  if (n != 1 || v == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("-F max: ", kPath, " holds no positive number; give a number instead"));
+  }
+  return v;
+}
+
+// --call-graph MODE[,SIZE] (SIZE only for dwarf, as perf has it).
+absl::Status ParseCallGraph(absl::string_view arg, collector::RecordOptions* opt) {
+  absl::string_view mode = arg;
+  absl::string_view size;
+  if (size_t comma = arg.find(','); comma != absl::string_view::npos) {
+    mode = arg.substr(0, comma);
+    size = arg.substr(comma + 1);
+  }
+  absl::StatusOr<collector::CallGraphMode> m = collector::ParseCallGraphMode(mode);
+  if (!m.ok()) return m.status();
+  opt->call_graph = *m;
+  if (arg.find(',') != absl::string_view::npos) {
+    if (*m != collector::CallGraphMode::kDwarf) {
+      return absl::InvalidArgumentError(absl::StrCat("--call-graph ", arg,
+                                                     ": only dwarf takes a "
+                                                     "size (dwarf,SIZE)"));
+    }
+    std::optional<uint64_t> bytes = ParseCount(std::string(size).c_str());
+    if (!bytes || *bytes == 0 || *bytes % 8 != 0 || *bytes > collector::kMaxDwarfStackBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--call-graph ", arg, ": the stack size must be a multiple of 8 from 8 to ",
+                       collector::kMaxDwarfStackBytes, " bytes"));
+    }
+    opt->dwarf_stack_bytes = static_cast<uint32_t>(*bytes);
+  }
+  return absl::OkStatus();
 }
 
 struct TimingFigures {
@@ -187,25 +264,44 @@ int RunRecord(int argc, char** argv) {
                                  {nullptr, 0, nullptr, 0}};
   optind = 1;
   int c;
+  bool events_given = false;
   // '+': stop at the first non-option, so the command's own flags are its.
-  while ((c = getopt_long(argc, argv, "+e:F:c:p:ao:d:qh", kLong, nullptr)) != -1) {
+  while ((c = getopt_long(argc, argv, "+e:F:c:p:ao:d:gqh", kLong, nullptr)) != -1) {
     switch (c) {
       case 'e':
-        opt.event = optarg;
+        // -e A -e B and -e A,B both sample A and B.
+        if (!events_given) opt.events.clear();
+        events_given = true;
+        for (absl::string_view e : absl::StrSplit(optarg, ',')) {
+          if (e.empty()) {
+            return Fail(std::string("-e '") + optarg + "' has an empty event name");
+          }
+          opt.events.emplace_back(e);
+        }
         break;
       case 'F': {
-        uint64_t v = 0;
-        if (!absl::SimpleAtoi(optarg, &v) || v == 0)
-          return Fail("-F needs a positive integer (Hz)");
-        opt.frequency = v;
+        if (std::string_view(optarg) == "max") {
+          absl::StatusOr<uint64_t> max = MaxSampleRate();
+          if (!max.ok()) return Fail(std::string(max.status().message()));
+          opt.frequency = *max;
+          break;
+        }
+        std::optional<uint64_t> v = ParseCount(optarg);
+        if (!v || *v == 0) return Fail("-F needs a positive integer (Hz) or max");
+        opt.frequency = *v;
         break;
       }
       case 'c': {
-        uint64_t v = 0;
-        if (!absl::SimpleAtoi(optarg, &v) || v == 0) return Fail("-c needs a positive integer");
-        opt.period = v;
+        std::optional<uint64_t> v = ParseCount(optarg);
+        if (!v || *v == 0) {
+          return Fail("-c needs a positive integer (decimal, or hex with 0x)");
+        }
+        opt.period = *v;
         break;
       }
+      case 'g':
+        opt.call_graph = collector::CallGraphMode::kAuto;
+        break;
       case 'p':
         for (absl::string_view p : absl::StrSplit(optarg, ',', absl::SkipEmpty())) {
           int pid = 0;
@@ -227,8 +323,11 @@ int RunRecord(int argc, char** argv) {
         opt.output = optarg;
         break;
       case 'd':
-        if (!absl::SimpleAtod(optarg, &opt.duration_s) || opt.duration_s <= 0) {
-          return Fail("--duration needs a positive number of seconds");
+        // Large values mean "no limit"; inf and nan are not numbers of
+        // seconds.
+        if (!absl::SimpleAtod(optarg, &opt.duration_s) || !std::isfinite(opt.duration_s) ||
+            opt.duration_s <= 0) {
+          return Fail("--duration needs a finite, positive number of seconds");
         }
         break;
       case 'R':
@@ -237,12 +336,11 @@ int RunRecord(int argc, char** argv) {
           return Fail("--ring-mib needs a power of two from 1 to 1024");
         }
         break;
-      case 'G': {
-        absl::StatusOr<collector::CallGraphMode> m = collector::ParseCallGraphMode(optarg);
-        if (!m.ok()) return Fail(std::string(m.status().message()));
-        opt.call_graph = *m;
+      case 'G':
+        if (absl::Status st = ParseCallGraph(optarg, &opt); !st.ok()) {
+          return Fail(std::string(st.message()));
+        }
         break;
-      }
       case 'M': {
         absl::StatusOr<uint64_t> bytes = ParseByteSize(optarg);
         if (!bytes.ok()) return Fail(absl::StrCat("--unwind-mem: ", bytes.status().message()));
@@ -277,10 +375,11 @@ int RunRecord(int argc, char** argv) {
   if (!sum->bpf_timing.empty()) PrintTiming(sum->bpf_timing);
   if (!opt.quiet) {
     const auto& l = sum->loss;
-    std::fprintf(
-        stderr, "ringprof record: %llu samples in %.2f s, %llu mappings, %.1f KiB written to %s\n",
-        static_cast<unsigned long long>(sum->samples), sum->seconds,
-        static_cast<unsigned long long>(sum->mappings), sum->bytes / 1024.0, opt.output.c_str());
+    std::fprintf(stderr,
+                 "ringprof record: %llu samples in %.2f s, %llu mappings, %.1f KiB written to %s\n",
+                 static_cast<unsigned long long>(sum->samples), sum->seconds,
+                 static_cast<unsigned long long>(sum->mappings), sum->bytes / 1024.0,
+                 opt.output == "-" ? "standard output" : opt.output.c_str());
     std::fprintf(stderr,
                  "ringprof record: lost %llu samples (ring full), %llu side-band records; "
                  "%llu throttle events; truncated stacks: %llu kernel, %llu user; "
@@ -292,6 +391,12 @@ int RunRecord(int argc, char** argv) {
                  static_cast<unsigned long long>(l.user_truncated),
                  static_cast<unsigned long long>(l.user_stack_failed),
                  static_cast<unsigned long long>(l.unmapped_user_frames));
+    for (size_t k = 1; k < sum->bad_ring_records.size(); ++k) {
+      if (sum->bad_ring_records[k] == 0) continue;
+      std::fprintf(stderr, "ringprof record: warning: %llu BPF ring records dropped: %s\n",
+                   static_cast<unsigned long long>(sum->bad_ring_records[k]),
+                   collector::RingRecordStatusName(static_cast<collector::RingRecordStatus>(k)));
+    }
     if (sum->call_graph != collector::CallGraphMode::kFp &&
         sum->call_graph != collector::CallGraphMode::kDwarf) {
       const collector::UnwindTableStats& u = sum->unwind;
@@ -341,8 +446,8 @@ int RunRecord(int argc, char** argv) {
             WTERMSIG(st));
       }
       std::fprintf(stderr, " after %.3f s of CPU time", sum->command_cpu_seconds);
-      if (sum->requested_hz > 0 && sum->command_cpu_seconds > 0.05 &&
-          (opt.event == "cpu-clock" || opt.event == "task-clock")) {
+      if (sum->requested_hz > 0 && sum->command_cpu_seconds > 0.05 && opt.events.size() == 1 &&
+          (opt.events[0] == "cpu-clock" || opt.events[0] == "task-clock")) {
         std::fprintf(stderr, "; %.0f samples per CPU-second (asked for %llu)",
                      sum->command_samples / sum->command_cpu_seconds,
                      static_cast<unsigned long long>(sum->requested_hz));
@@ -354,6 +459,19 @@ int RunRecord(int argc, char** argv) {
                      "period\n");
       }
     }
+    if (sum->processes_exited && sum->samples == 0) {
+      std::fprintf(stderr,
+                   "ringprof record: no samples: the process%s exited %.2f s after sampling "
+                   "started\n",
+                   opt.pids.size() > 1 ? "es" : "", sum->processes_exited_after_s);
+    }
+  }
+  // The command's status, as perf reports it: its exit code, or 128+N for
+  // a signal N, unless ringprof itself ended it.
+  if (sum->command_ran && !sum->command_terminated) {
+    const int st = sum->command_status;
+    if (WIFEXITED(st)) return WEXITSTATUS(st);
+    if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
   }
   return 0;
 }

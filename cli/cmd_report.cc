@@ -15,7 +15,7 @@ namespace {
 
 constexpr char kCmd[] = "report";
 constexpr char kUsage[] =
-    "usage: ringprof report [-i FILE] [--sort COL] [--limit N] [--min-samples N] [--symfs DIR]\n"
+    "usage: ringprof report [[-i] FILE] [--sort COL] [--limit N] [--min-samples N] [--symfs DIR]\n"
     "                       [--no-demangle] [--pid PID] [--comm NAME]\n\n"
     "Prints the per-function table of a recording: Self and Total (and their\n"
     "percentages) per sample type and counter, derived columns (IPC, MPKI, miss-ratio)\n"
@@ -39,6 +39,7 @@ int RunReport(int argc, char** argv) {
                                     {nullptr, 0, nullptr, 0}};
   const std::string shortopts = std::string(kProfileInputShortOptions) + "s:n:";
   ProfileInput in;
+  in.print_warnings = false;  // the summary shows them
   report::TableOptions table;
   optind = 1;
   for (int c; (c = getopt_long(argc, argv, shortopts.c_str(), kOptions, nullptr)) != -1;) {
@@ -64,8 +65,8 @@ int RunReport(int argc, char** argv) {
       return 2;
     }
   }
-  if (optind < argc)
-    return FailLine(kCmd, "unexpected argument", argv[optind], "see 'ringprof report --help'");
+  if (std::string error; !in.TakePositional(argc, argv, optind, &error))
+    return FailLine(kCmd, "bad arguments", error, "see 'ringprof report --help'");
 
   std::optional<formats::Profile> profile = in.Load(kCmd);
   if (!profile) return 1;

@@ -64,13 +64,21 @@ int FailLine(const char* cmd, const std::string& what, const std::string& why,
              const std::string& todo);
 
 struct ProfileInput {
-  std::string input = "ringprof.rpf";
+  std::string input = "ringprof.rpf";  // "-": standard input
+  bool input_given = false;            // -i was given
+  // Print the profile's warnings (Profile::warnings) on stderr; report
+  // shows them in its summary instead.
+  bool print_warnings = true;
   symbolizer::SymbolizerOptions symbolizer;
   report::BuildOptions build;
 
   // Takes option `c` if it is a shared one: returns false if it is not.
   // A bad value sets *error to a one-line message.
   bool Handle(int c, const char* arg, std::string* error);
+  // The arguments left after the options: at most one, the recording (as
+  // `ringprof report FILE`, like perf report's -i), not together with -i.
+  // Returns false and sets *error otherwise.
+  bool TakePositional(int argc, char** argv, int first, std::string* error);
 
   // Loads and symbolizes the recording. A damaged file gives a warning line
   // on stderr and still loads; a failure prints the error line and returns

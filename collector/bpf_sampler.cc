@@ -92,7 +92,6 @@ absl::StatusOr<std::unique_ptr<BpfSampler>> BpfSampler::Load(const BpfSamplerOpt
   s->skel_ = sampler__open();
   if (s->skel_ == nullptr) return BpfError(errno, "opening the BPF sample program");
   s->skel_->rodata->wakeup_bytes = options.wakeup_bytes;
-  s->skel_->rodata->event_index = options.event_index;
   s->skel_->rodata->n_counters = options.n_counters;
   s->skel_->rodata->n_cpus = options.n_cpus;
   s->skel_->rodata->use_tables = options.use_tables ? 1 : 0;
@@ -150,12 +149,14 @@ int BpfSampler::OnRingRecord(void* ctx, void* data, size_t size) {
   return 0;
 }
 
-absl::Status BpfSampler::Attach(int perf_fd, bool keep_disabled) {
+absl::Status BpfSampler::Attach(int perf_fd, bool keep_disabled, uint32_t event_index) {
   // libbpf closes the fd it is given when the link is destroyed, so it
   // gets its own duplicate; the caller's PerfEvent keeps the original.
   int link_fd = fcntl(perf_fd, F_DUPFD_CLOEXEC, 0);
   if (link_fd < 0) return LastErrnoStatus("duplicating a perf event fd");
-  struct bpf_link* link = bpf_program__attach_perf_event(skel_->progs.on_sample, link_fd);
+  LIBBPF_OPTS(bpf_perf_event_opts, opts, .bpf_cookie = event_index);
+  struct bpf_link* link =
+      bpf_program__attach_perf_event_opts(skel_->progs.on_sample, link_fd, &opts);
   if (link == nullptr) {
     int err = errno;
     close(link_fd);

@@ -24,7 +24,6 @@ namespace ringprof::collector {
 struct BpfSamplerOptions {
   uint32_t ring_bytes = 16u << 20;   // BPF ring buffer size, power of two
   uint64_t wakeup_bytes = 1u << 20;  // wake the reader only past this backlog
-  uint32_t event_index = 0;
   // Counters read at each sample; their perf events are installed with
   // SetCounter() after Load().
   uint32_t n_counters = 0;
@@ -60,9 +59,10 @@ class BpfSampler : public UnwindMapWriter {
   BpfSampler(const BpfSampler&) = delete;
   BpfSampler& operator=(const BpfSampler&) = delete;
 
-  // Attaches the sample program to a perf event fd. The event is left
-  // disabled if it was created disabled (enable_on_exec stays armed).
-  absl::Status Attach(int perf_fd, bool keep_disabled);
+  // Attaches the sample program to a perf event fd; its samples carry
+  // `event_index` (the attach cookie). The event is left disabled if it was
+  // created disabled (enable_on_exec stays armed).
+  absl::Status Attach(int perf_fd, bool keep_disabled, uint32_t event_index);
   // Installs the perf event of counter `counter` on `cpu` (an fd opened
   // with pid -1 on that CPU, not inherited).
   absl::Status SetCounter(uint32_t counter, uint32_t cpu, int perf_fd);

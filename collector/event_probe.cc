@@ -45,18 +45,33 @@ bool ServedByCorePmu(uint32_t type) {
 bool IsHardwareKind(uint32_t type) { return ServedByCorePmu(type) || type >= PERF_TYPE_MAX; }
 
 // Opens `spec` for counting as the profiler would and closes it; returns 0
-// or the errno of the failed perf_event_open.
-int OpenCountingErrno(const EventSpec& spec) {
+// or the errno of the failed perf_event_open. Not as root, where the
+// kernel refuses to count kernel mode (kernel.perf_event_paranoid >= 2),
+// it tries user mode alone, as perf does, and sets *user_only when only
+// that opens.
+int OpenCountingErrno(const EventSpec& spec, bool* user_only = nullptr) {
   perf_event_attr attr = CountingAttr(spec);
   attr.disabled = 1;
   bool root = geteuid() == 0;
   pid_t pid = root ? -1 : 0;
   int cpu = root ? 0 : -1;
-  int fd =
-      static_cast<int>(syscall(SYS_perf_event_open, &attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC));
-  if (fd < 0) return errno;
-  ScopedFd owner(fd);
-  return 0;
+  auto open_errno = [&]() {
+    int fd =
+        static_cast<int>(syscall(SYS_perf_event_open, &attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+    if (fd < 0) return errno;
+    ScopedFd owner(fd);
+    return 0;
+  };
+  int err = open_errno();
+  if ((err == EACCES || err == EPERM) && !root && user_only != nullptr && !attr.exclude_kernel) {
+    attr.exclude_kernel = 1;
+    attr.exclude_hv = 1;
+    if (open_errno() == 0) {
+      *user_only = true;
+      return 0;
+    }
+  }
+  return err;
 }
 
 bool IsUnsupportedErrno(int err, const EventSpec& spec) {
@@ -134,7 +149,7 @@ struct Lister {
       e.source = spec->source;
       e.pmu = spec->pmu;
       if (e.description.empty()) e.description = spec->description;
-      int err = OpenCountingErrno(*spec);
+      int err = OpenCountingErrno(*spec, &e.user_only);
       e.supported = err == 0;
       if (!e.supported) e.reason = OpenFailureReason(err, *spec, core_pmu);
     }
@@ -255,7 +270,7 @@ PmuSummary DescribePmus() {
     } else {
       s.notes.push_back(
           "the kernel exposes no hardware PMU (and libpfm4 recognises none for this CPU): "
-          "hardware events cannot be counted here; software events still work");
+          "hardware events cannot be counted here; software events can be");
     }
   } else if (pmus.ok() && cpu_pmus.empty()) {
     s.notes.push_back(absl::StrCat(
@@ -268,9 +283,11 @@ PmuSummary DescribePmus() {
     std::string paranoid;
     std::getline(in, paranoid);
     s.notes.push_back(absl::StrCat(
-        "not running as root: events are opened for this process only, as an unprivileged "
-        "'ringprof record' would; kernel.perf_event_paranoid is ",
-        paranoid.empty() ? "unknown" : paranoid, " (2 or more forbids counting the kernel)"));
+        "not running as root: 'ringprof record' needs root (CAP_BPF and CAP_PERFMON) for "
+        "every event; this list says what this user may count on its own processes with "
+        "perf_event_open. kernel.perf_event_paranoid is ",
+        paranoid.empty() ? "unknown" : paranoid,
+        " (2 or more forbids counting kernel mode: such events are marked ':u only')"));
   }
   return s;
 }

@@ -39,6 +39,8 @@ struct EventAvailability {
   // carries the default or the first one).
   std::vector<std::string> umasks;
   bool supported = false;
+  // Supported in user mode only (:u): the caller may not count kernel mode.
+  bool user_only = false;
   std::string reason;  // why it does not open, when !supported
 };
 

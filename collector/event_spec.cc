@@ -149,6 +149,11 @@ absl::Status ApplyModifiers(std::string_view text, std::string_view mods, EventS
   bool hv = false;
   int precise = 0;
   for (char c : mods) {
+    if (c != 'p' && std::count(mods.begin(), mods.end(), c) > 1) {
+      return absl::InvalidArgumentError(absl::StrCat("modifier '", std::string(1, c),
+                                                     "' is given twice in event '", Sv(text),
+                                                     "'; give each of :u, :k, :h once"));
+    }
     switch (c) {
       case 'u':
         user = true;
@@ -382,6 +387,12 @@ absl::StatusOr<EventSpec> ParseEventSpec(std::string_view text) {
     base = text.substr(0, colon);
     mods = text.substr(colon + 1);
   }
+  if (text.back() == ':') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("event '", Sv(text),
+                     "' ends with ':' but gives no modifier; add one (:u, :k, "
+                     ":h, :p) or drop the ':'"));
+  }
   EventSpec spec;
   bool perf_name = false;
   for (const NamedEvent& e : kEvents) {
@@ -422,6 +433,11 @@ absl::StatusOr<EventSpec> ParseEventSpec(std::string_view text) {
     }
     ASSIGN_OR_RETURN(spec, EncodeWithLibpfm4(text, encode));
     RETURN_IF_ERROR(ApplyModifiers(text, perf_mods, &spec));
+  }
+  if (spec.precise_ip > 0 && spec.type == PERF_TYPE_SOFTWARE) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("precise sampling (:p) is not supported for '", Sv(base),
+                     "': it is a software event, which has no skid to correct; drop the :p"));
   }
   spec.name = std::string(text);
   spec.unit = (spec.type == PERF_TYPE_SOFTWARE &&

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -32,6 +34,7 @@
 #include "collector/perf_event.h"
 #include "collector/perf_sample.h"
 #include "collector/process_maps.h"
+#include "collector/ring_record.h"
 #include "collector/sideband.h"
 #include "collector/target.h"
 #include "collector/unwind_tables.h"
@@ -42,12 +45,15 @@ namespace ringprof::collector {
 namespace {
 
 constexpr size_t kSidebandPages = 64;  // 256 KiB per CPU
-// --call-graph dwarf: samples carry 16 KiB of stack each and go through the
-// perf ring, so it is larger (8 MiB per CPU) and wakes the reader when a
-// quarter full.
-constexpr size_t kDwarfRingPages = 2048;
+// --call-graph dwarf: samples carry 16 KiB of stack each (by default) and
+// go through the perf ring, so it is larger (8 MiB per CPU for 16 KiB) and
+// wakes the reader when a quarter full.
+constexpr size_t kDwarfRingPagesPer16K = 2048;
+constexpr size_t kMaxDwarfRingPages = 8192;
 constexpr uint64_t kFlushNs = 1'000'000'000;
 constexpr size_t kFlushSamples = 20000;
+// -e events at once: each is one perf event per CPU and task.
+constexpr size_t kMaxSamplingEvents = 16;
 
 uint64_t MonotonicNs() {
   timespec ts;
@@ -129,9 +135,20 @@ absl::Status ProbeWritable(const std::string& path) {
 class Session {
  public:
   explicit Session(const RecordOptions& o) : opt_(o) {}
+  // The phases, in order: check the options, set up the target, the BPF
+  // program and the events, write the recording's first chunks, start the
+  // target or the sampling, drain until a stop condition, then stop and
+  // finish the file.
   absl::StatusOr<RecordSummary> Run();
 
  private:
+  absl::Status Validate();
+  absl::Status SetUp();
+  absl::Status WriteHeader();
+  absl::Status Start();
+  void Loop();
+  absl::StatusOr<RecordSummary> Finish();
+  bool to_stdout() const { return opt_.output == "-"; }
   absl::Status OpenEvents(const std::vector<pid_t>& tids, bool per_task, bool at_exec);
   absl::Status OpenCounters();
   // Enables the sampling events (for a command, exec does it instead).
@@ -152,6 +169,13 @@ class Session {
   absl::Status Wait(int timeout_ms);
   void Warn(const std::string& message);
   bool dwarf() const { return opt_.call_graph == CallGraphMode::kDwarf; }
+  // The perf ring of dwarf mode: 8 MiB per CPU for 16 KiB stack copies,
+  // scaled with the copy size.
+  size_t DwarfRingPages() const {
+    size_t pages = kDwarfRingPagesPer16K * opt_.dwarf_stack_bytes / 16384;
+    pages = std::bit_ceil(std::max<size_t>(pages, 64));
+    return std::min(pages, kMaxDwarfRingPages);
+  }
   // Unwinds the --call-graph dwarf samples queued by DrainSideband.
   void ResolveDwarfPending();
   // Appends a user stack's frames (leaf first) as (mapping, offset) pairs.
@@ -165,7 +189,7 @@ class Session {
   absl::Status Flush(bool force);
 
   const RecordOptions& opt_;
-  EventSpec spec_;
+  std::vector<EventSpec> specs_;  // -e, in order: Sample::event_index indexes it
   std::vector<EventSpec> counter_specs_;
   std::deque<PerfEvent> counter_events_;
   std::vector<CounterTotal> counter_totals_;
@@ -188,23 +212,36 @@ class Session {
   // allocation per sample once it has grown), with their [offset, size).
   std::vector<uint8_t> pending_bytes_;
   std::vector<std::pair<size_t, size_t>> pending_;
+  RingSample ring_sample_;  // decoding space, reused
+  // Ring records that did not decode, by RingRecordStatus.
+  std::vector<uint64_t> bad_ring_records_ = std::vector<uint64_t>(kRingRecordStatusCount);
   std::vector<formats::Sample> ready_;
   std::vector<pid_t> pids_;  // -p, as process ids
   formats::LossStats loss_;
   uint64_t last_flush_ns_ = 0;
   uint64_t samples_written_ = 0;
   absl::Status record_error_;
+  std::optional<ChildProcess> child_;  // the command, when one is given
+  uint64_t start_ns_ = 0;              // the recording's start (META)
+  uint64_t sampling_start_ns_ = 0;     // when sampling (or the command) started
+  bool interrupted_ = false;           // SIGINT/SIGTERM
+  uint64_t processes_exited_ns_ = 0;   // -p: when the last one was seen gone
 };
 
 absl::Status Session::OpenEvents(const std::vector<pid_t>& tids, bool per_task, bool at_exec) {
   ASSIGN_OR_RETURN(std::vector<int> cpus, OnlineCpus());
-  perf_event_attr sa = BaseAttr();
-  ApplyEventSpec(spec_, &sa);
-  if (opt_.period) {
-    sa.sample_period = *opt_.period;
-  } else {
-    sa.freq = 1;
-    sa.sample_freq = opt_.frequency.value_or(999);
+  // One sampling attr per -e event, all at the same -F or -c.
+  std::vector<perf_event_attr> sampling(specs_.size());
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    perf_event_attr& sa = sampling[i];
+    sa = BaseAttr();
+    ApplyEventSpec(specs_[i], &sa);
+    if (opt_.period) {
+      sa.sample_period = *opt_.period;
+    } else {
+      sa.freq = 1;
+      sa.sample_freq = opt_.frequency.value_or(999);
+    }
   }
   perf_event_attr da = BaseAttr();
   da.type = PERF_TYPE_SOFTWARE;
@@ -222,26 +259,31 @@ absl::Status Session::OpenEvents(const std::vector<pid_t>& tids, bool per_task, 
     da.watermark = 1;
     da.wakeup_watermark = 1;
   }
-  for (perf_event_attr* a : {&sa, &da}) {
+  std::vector<perf_event_attr*> attrs = {&da};
+  for (perf_event_attr& sa : sampling) attrs.push_back(&sa);
+  for (perf_event_attr* a : attrs) {
     a->inherit = per_task ? 1 : 0;
     a->disabled = at_exec ? 1 : 0;
     a->enable_on_exec = at_exec ? 1 : 0;
   }
-  if (dwarf()) {
-    // perf's --call-graph dwarf: the kernel call chain, the user registers
-    // and a copy of the user stack, unwound later in user space.
-    sa.sample_type = kDwarfSampleType;
-    sa.exclude_callchain_user = 1;
-    sa.sample_regs_user = unwind::kDwarfRegsMask;
-    sa.sample_stack_user = unwind::kDwarfStackBytes;
-    sa.watermark = 1;
-    sa.wakeup_watermark = kDwarfRingPages * 4096 / 4;
+  const size_t ring_pages = dwarf() ? DwarfRingPages() : kSidebandPages;
+  for (perf_event_attr& sa : sampling) {
+    if (dwarf()) {
+      // perf's --call-graph dwarf: the kernel call chain, the user registers
+      // and a copy of the user stack, unwound later in user space.
+      sa.sample_type = kDwarfSampleType;
+      sa.exclude_callchain_user = 1;
+      sa.sample_regs_user = unwind::kDwarfRegsMask;
+      sa.sample_stack_user = opt_.dwarf_stack_bytes;
+      sa.watermark = 1;
+      sa.wakeup_watermark = static_cast<uint32_t>(ring_pages * 4096 / 4);
+    }
+    // Sampling starts only when setup is done (StartSampling), so that the
+    // /proc scan and the kallsyms snapshot neither eat into --duration nor
+    // let the rings fill with nobody draining them. Side-band events start
+    // at once: mappings made during setup must not be missed.
+    sa.disabled = 1;
   }
-  // Sampling starts only when setup is done (StartSampling), so that the
-  // /proc scan and the kallsyms snapshot neither eat into --duration nor
-  // let the rings fill with nobody draining them. Side-band events start
-  // at once: mappings made during setup must not be missed.
-  sa.disabled = 1;
   // A thread that exited while events were being opened is skipped; any
   // other failure is the event's.
   auto gone = [per_task](pid_t tid) {
@@ -253,24 +295,32 @@ absl::Status Session::OpenEvents(const std::vector<pid_t>& tids, bool per_task, 
       absl::StatusOr<PerfEvent> dummy = PerfEvent::Open(da, tid, cpu, -1, "side-band dummy");
       if (!dummy.ok()) {
         if (gone(tid)) continue;
-        return ExplainOpenFailure(dummy.status(), spec_);
+        return ExplainOpenFailure(dummy.status(), specs_[0]);
       }
-      absl::StatusOr<PerfEvent> samp = PerfEvent::Open(sa, tid, cpu, -1, spec_.name);
-      if (!samp.ok()) {
-        if (gone(tid)) continue;
-        if (absl::IsInvalidArgument(samp.status()) && !opt_.period) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(samp.status().message(),
-                           "; the frequency may exceed "
-                           "/proc/sys/kernel/perf_event_max_sample_rate"));
+      std::vector<PerfEvent> samps;
+      bool tid_gone = false;
+      for (size_t i = 0; i < specs_.size(); ++i) {
+        absl::StatusOr<PerfEvent> samp = PerfEvent::Open(sampling[i], tid, cpu, -1, specs_[i].name);
+        if (!samp.ok()) {
+          if (gone(tid)) {
+            tid_gone = true;
+            break;
+          }
+          if (absl::IsInvalidArgument(samp.status()) && !opt_.period) {
+            return absl::InvalidArgumentError(
+                absl::StrCat(samp.status().message(),
+                             "; the frequency may exceed "
+                             "/proc/sys/kernel/perf_event_max_sample_rate"));
+          }
+          return ExplainOpenFailure(samp.status(), specs_[i]);
         }
-        return ExplainOpenFailure(samp.status(), spec_);
+        samps.push_back(std::move(*samp));
       }
+      if (tid_gone) continue;
       events_.push_back(std::move(*dummy));
       PerfEvent& d = events_.back();
       if (ring_owner == nullptr) {
-        ASSIGN_OR_RETURN(PerfRing ring,
-                         PerfRing::Map(d, dwarf() ? kDwarfRingPages : kSidebandPages));
+        ASSIGN_OR_RETURN(PerfRing ring, PerfRing::Map(d, ring_pages));
         rings_.push_back(std::move(ring));
         ring_cpus_.push_back(static_cast<uint32_t>(cpu));
         ring_owner = &d;
@@ -284,11 +334,16 @@ absl::Status Session::OpenEvents(const std::vector<pid_t>& tids, bool per_task, 
       } else {
         RETURN_IF_ERROR(d.SetOutput(*ring_owner));
       }
-      events_.push_back(std::move(*samp));
-      PerfEvent& s = events_.back();
-      RETURN_IF_ERROR(s.SetOutput(*ring_owner));
-      if (!dwarf()) RETURN_IF_ERROR(sampler_->Attach(s.fd(), /*keep_disabled=*/true));
-      sampling_events_.push_back(&s);
+      for (size_t i = 0; i < samps.size(); ++i) {
+        events_.push_back(std::move(samps[i]));
+        PerfEvent& s = events_.back();
+        RETURN_IF_ERROR(s.SetOutput(*ring_owner));
+        if (!dwarf()) {
+          RETURN_IF_ERROR(
+              sampler_->Attach(s.fd(), /*keep_disabled=*/true, static_cast<uint32_t>(i)));
+        }
+        sampling_events_.push_back(&s);
+      }
     }
   }
   if (rings_.empty()) return absl::NotFoundError("the target exited before it could be profiled");
@@ -351,10 +406,8 @@ absl::Status Session::OpenCounters() {
 }
 
 void Session::OnBpfRecord(absl::Span<const uint8_t> bytes) {
-  if (bytes.size() < sizeof(rp_record_header)) return;
-  rp_record_header h;
-  std::memcpy(&h, bytes.data(), sizeof(h));
-  if (h.type != RP_RECORD_SAMPLE) return;
+  // Kept as they are; ResolvePending decodes them (and counts the bad ones)
+  // once the mappings they need are known.
   pending_.emplace_back(pending_bytes_.size(), bytes.size());
   pending_bytes_.insert(pending_bytes_.end(), bytes.begin(), bytes.end());
 }
@@ -510,18 +563,12 @@ void Session::ResolvePending() {
   ResolveDwarfPending();
   for (const auto& [offset, size] : pending_) {
     const absl::Span<const uint8_t> raw(pending_bytes_.data() + offset, size);
-    rp_sample s;
-    std::memset(&s, 0, sizeof(s));
-    std::memcpy(&s, raw.data(), std::min(raw.size(), sizeof(s)));
-    const size_t header = sizeof(rp_sample) - sizeof(s.data);
-    size_t n_words = raw.size() > header ? (raw.size() - header) / sizeof(uint64_t) : 0;
-    size_t nk = std::min<size_t>(s.n_kernel, n_words);
-    size_t nu = std::min<size_t>(s.n_user, n_words - nk);
-    // The counter triples follow the IPs; a record too short for them
-    // carries none.
-    size_t rec_nc = s.n_counters;
-    if (nk + nu + 3 * rec_nc > n_words) rec_nc = 0;
-    const uint64_t* counter_words = s.data + nk + nu;
+    RingSample& s = ring_sample_;
+    const RingRecordStatus decoded = DecodeRingRecord(raw, specs_.size(), &s);
+    if (decoded != RingRecordStatus::kSample) {
+      ++bad_ring_records_[static_cast<size_t>(decoded)];
+      continue;
+    }
     formats::Sample out;
     out.time_ns = s.time_ns;
     out.pid = s.pid;
@@ -546,18 +593,19 @@ void Session::ResolvePending() {
     if (s.user_methods & RP_UNWOUND_SFRAME) out.flags |= formats::kSampleUnwoundSframe;
     if (s.user_methods & RP_UNWOUND_EHFRAME) out.flags |= formats::kSampleUnwoundEhFrame;
     if (s.user_methods & RP_UNWOUND_FP) out.flags |= formats::kSampleUnwoundFp;
-    if (!tables() && nu > 0) out.flags |= formats::kSampleUnwoundFp;  // bpf_get_stack
+    if (!tables() && s.n_user > 0) out.flags |= formats::kSampleUnwoundFp;  // bpf_get_stack
     out.flags |= (static_cast<uint32_t>(s.user_stop) << formats::kSampleStopShift) &
                  formats::kSampleStopMask;
-    out.kernel_ips.assign(s.data, s.data + nk);
-    AppendUserFrames(s.pid, s.time_ns, absl::MakeConstSpan(s.data + nk, nu), &out);
-    const size_t nc = std::min<size_t>({rec_nc, RP_MAX_COUNTERS, counter_totals_.size()});
+    const absl::Span<const uint64_t> kernel = s.kernel_ips();
+    out.kernel_ips.assign(kernel.begin(), kernel.end());
+    AppendUserFrames(s.pid, s.time_ns, s.user_ips(), &out);
+    const size_t nc = std::min<size_t>(s.n_counters, counter_totals_.size());
     for (size_t i = 0; i < nc; ++i) {
       // Scale for multiplexing: the counter ran `running` of the `enabled`
       // time since the task's previous sample.
-      uint64_t v = counter_words[i];
-      uint64_t e = counter_words[rec_nc + i];
-      uint64_t r = counter_words[2 * rec_nc + i];
+      uint64_t v = s.counter_value(i);
+      const uint64_t e = s.counter_enabled(i);
+      const uint64_t r = s.counter_running(i);
       if (r > 0 && r < e) {
         v = static_cast<uint64_t>(static_cast<unsigned __int128>(v) * e / r);
       } else if (r == 0 && e > 0) {
@@ -596,7 +644,7 @@ absl::Status Session::Flush(bool force) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<RecordSummary> Session::Run() {
+absl::Status Session::Validate() {
   int targets =
       (opt_.pids.empty() ? 0 : 1) + (opt_.system_wide ? 1 : 0) + (opt_.command.empty() ? 0 : 1);
   if (targets == 0) {
@@ -608,20 +656,58 @@ absl::StatusOr<RecordSummary> Session::Run() {
   if (opt_.frequency && opt_.period) return absl::InvalidArgumentError("give -F or -c, not both");
   if (opt_.frequency && *opt_.frequency == 0) return absl::InvalidArgumentError("-F must be > 0");
   if (opt_.period && *opt_.period == 0) return absl::InvalidArgumentError("-c must be > 0");
+  if (!std::isfinite(opt_.duration_s) || opt_.duration_s < 0) {
+    return absl::InvalidArgumentError("--duration must be a finite number of seconds > 0");
+  }
   if (dwarf() && !opt_.counters.empty()) {
     return absl::InvalidArgumentError(
         "--counters are read by the BPF sample program, which --call-graph dwarf does not use; "
         "use --call-graph auto (or fp, sframe, ehframe) with --counters");
   }
-  ASSIGN_OR_RETURN(spec_, ParseEventSpec(opt_.event));
-  for (const std::string& c : opt_.counters) {
-    ASSIGN_OR_RETURN(EventSpec cs, ParseEventSpec(c));
-    counter_specs_.push_back(cs);
-    counter_totals_.push_back(CounterTotal{cs.name, 0, 0, 0});
+  if (opt_.events.empty()) return absl::InvalidArgumentError("no sampling event given (-e)");
+  if (dwarf() && opt_.events.size() > 1) {
+    return absl::InvalidArgumentError(
+        "--call-graph dwarf samples one event; give one -e, or use --call-graph auto (or fp, "
+        "sframe, ehframe) to sample several");
+  }
+  if (opt_.dwarf_stack_bytes == 0 || opt_.dwarf_stack_bytes % 8 != 0 ||
+      opt_.dwarf_stack_bytes > kMaxDwarfStackBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the dwarf stack size must be a multiple of 8 from 8 to ", kMaxDwarfStackBytes));
+  }
+  // Names as written; the same event twice would be two columns that
+  // differ only by when each was read.
+  auto parse_list = [](const std::vector<std::string>& names, const char* flag,
+                       std::vector<EventSpec>* out) -> absl::Status {
+    for (const std::string& n : names) {
+      ASSIGN_OR_RETURN(EventSpec spec, ParseEventSpec(n));
+      for (const EventSpec& other : *out) {
+        if (other.name == spec.name ||
+            (other.type == spec.type && other.config == spec.config &&
+             other.config1 == spec.config1 && other.config2 == spec.config2 &&
+             other.exclude_user == spec.exclude_user &&
+             other.exclude_kernel == spec.exclude_kernel)) {
+          return absl::InvalidArgumentError(absl::StrCat(flag, " names the same event twice ('",
+                                                         other.name, "' and '", spec.name,
+                                                         "'); give each once"));
+        }
+      }
+      out->push_back(std::move(spec));
+    }
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(parse_list(opt_.events, "-e", &specs_));
+  RETURN_IF_ERROR(parse_list(opt_.counters, "--counters", &counter_specs_));
+  if (specs_.size() > kMaxSamplingEvents) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", kMaxSamplingEvents, " sampling events, got ", specs_.size()));
   }
   if (counter_specs_.size() > RP_MAX_COUNTERS) {
     return absl::InvalidArgumentError(absl::StrCat("--counters takes at most ", RP_MAX_COUNTERS,
                                                    " events, got ", counter_specs_.size()));
+  }
+  for (const EventSpec& cs : counter_specs_) {
+    counter_totals_.push_back(CounterTotal{cs.name, 0, 0, 0});
   }
   if (!opt_.command.empty()) RETURN_IF_ERROR(ResolveCommand(opt_.command[0]).status());
   for (pid_t p : opt_.pids) {
@@ -634,9 +720,25 @@ absl::StatusOr<RecordSummary> Session::Run() {
     }
     if (std::find(pids_.begin(), pids_.end(), tgid) == pids_.end()) pids_.push_back(tgid);
   }
+  if (to_stdout()) {
+    if (isatty(STDOUT_FILENO)) {
+      return absl::InvalidArgumentError(
+          "-o - writes the binary recording to standard output, which is a terminal; redirect "
+          "it to a file or a pipe (ringprof record -o - ... | ringprof report -i -)");
+    }
+  } else {
+    RETURN_IF_ERROR(ProbeWritable(opt_.output));
+  }
+  return absl::OkStatus();
+}
 
-  RETURN_IF_ERROR(ProbeWritable(opt_.output));
-
+absl::Status Session::SetUp() {
+  // The command first, before this process holds any BPF object, perf
+  // event or file of the recording: the parked child inherits none of them.
+  if (!opt_.command.empty()) {
+    ASSIGN_OR_RETURN(ChildProcess c, ChildProcess::Spawn(opt_.command, to_stdout()));
+    child_.emplace(std::move(c));
+  }
   BpfSamplerOptions bo;
   bo.ring_bytes = opt_.ring_mib << 20;
   bo.wakeup_bytes = bo.ring_bytes / 4;
@@ -682,13 +784,10 @@ absl::StatusOr<RecordSummary> Session::Run() {
     }
   }
 
-  std::optional<ChildProcess> child;
   std::vector<pid_t> tids;
-  bool per_task = !opt_.system_wide;
-  if (!opt_.command.empty()) {
-    ASSIGN_OR_RETURN(ChildProcess c, ChildProcess::Spawn(opt_.command));
-    child.emplace(std::move(c));
-    tids.push_back(child->pid());
+  const bool per_task = !opt_.system_wide;
+  if (child_) {
+    tids.push_back(child_->pid());
   } else if (!opt_.pids.empty()) {
     for (pid_t p : pids_) {
       ASSIGN_OR_RETURN(std::vector<pid_t> t, ListThreads(p));
@@ -698,15 +797,20 @@ absl::StatusOr<RecordSummary> Session::Run() {
     tids.push_back(-1);
   }
   RETURN_IF_ERROR(OpenCounters());
-  RETURN_IF_ERROR(OpenEvents(tids, per_task, child.has_value()));
+  absl::Status opened = OpenEvents(tids, per_task, child_.has_value());
+  if (absl::IsNotFound(opened) && !pids_.empty()) {
+    return absl::NotFoundError(absl::StrCat("process ", absl::StrJoin(pids_, ", "),
+                                            " exited while ringprof was setting up; nothing was "
+                                            "sampled"));
+  }
+  RETURN_IF_ERROR(opened);
 
   // Existing processes: their current mappings, now that the side-band
   // events are open and will report anything newer.
   if (!opt_.pids.empty()) {
     for (pid_t p : pids_) {
       absl::Status s = tracker_.SynthesizeFromProc(static_cast<uint32_t>(p));
-      if (!s.ok() && !opt_.quiet)
-        fprintf(stderr, "ringprof record: warning: %s\n", std::string(s.message()).c_str());
+      if (!s.ok()) Warn(std::string(s.message()));
     }
   } else if (opt_.system_wide) {
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
@@ -717,9 +821,16 @@ absl::StatusOr<RecordSummary> Session::Run() {
     }
   }
   UpdateUnwindTables();
+  return absl::OkStatus();
+}
 
+absl::Status Session::WriteHeader() {
   // Created only now, so that a failure above leaves an existing file alone.
-  ASSIGN_OR_RETURN(writer_, formats::RecordingWriter::Create(opt_.output));
+  if (to_stdout()) {
+    ASSIGN_OR_RETURN(writer_, formats::RecordingWriter::CreateForFd(STDOUT_FILENO, "stdout"));
+  } else {
+    ASSIGN_OR_RETURN(writer_, formats::RecordingWriter::Create(opt_.output));
+  }
   std::map<std::string, std::string> meta;
   meta["ringprof_version"] = "0.1.0";
   meta["start_realtime_ns"] = absl::StrCat(RealtimeNs());
@@ -736,38 +847,43 @@ absl::StatusOr<RecordSummary> Session::Run() {
   } else {
     meta["target"] = "system-wide";
   }
-  formats::EventDesc ev;
-  ev.name = spec_.name;
-  ev.type = spec_.type;
-  ev.config = spec_.config;
-  ev.freq = !opt_.period.has_value();
-  ev.sample_freq_or_period = opt_.period ? *opt_.period : opt_.frequency.value_or(999);
-  ev.unit = spec_.unit;
+  auto describe = [](const EventSpec& spec) {
+    formats::EventDesc d;
+    d.name = spec.name;
+    d.type = spec.type;
+    d.config = spec.config;
+    d.unit = spec.unit;
+    return d;
+  };
+  std::vector<formats::EventDesc> events;
+  for (const EventSpec& spec : specs_) {
+    formats::EventDesc ev = describe(spec);
+    ev.freq = !opt_.period.has_value();
+    ev.sample_freq_or_period = opt_.period ? *opt_.period : opt_.frequency.value_or(999);
+    events.push_back(ev);
+  }
+  std::vector<formats::EventDesc> counter_descs;
+  for (const EventSpec& cs : counter_specs_) counter_descs.push_back(describe(cs));
+  start_ns_ = MonotonicNs();
+  // META first, then the mappings and tasks known so far: a file cut
+  // anywhere after its first chunk still says what it is and whose.
+  RETURN_IF_ERROR(writer_->WriteMeta(meta, events, counter_descs, start_ns_));
+  last_flush_ns_ = start_ns_;
+  RETURN_IF_ERROR(Flush(true));
   {
     absl::StatusOr<std::string> ksyms = ReadWholeFile("/proc/kallsyms");
     if (ksyms.ok()) {
       RETURN_IF_ERROR(writer_->WriteKallsyms(*ksyms));
-    } else if (!opt_.quiet) {
-      fprintf(stderr, "ringprof record: warning: %s; kernel frames will not be symbolized\n",
-              std::string(ksyms.status().message()).c_str());
+    } else {
+      Warn(absl::StrCat(ksyms.status().message(), "; kernel frames will not be symbolized"));
     }
   }
   if (vdso_) RETURN_IF_ERROR(writer_->WriteImage("[vdso]", vdso_->bytes()));
-  const uint64_t start_ns = MonotonicNs();
-  std::vector<formats::EventDesc> counter_descs;
-  for (const EventSpec& cs : counter_specs_) {
-    formats::EventDesc d;
-    d.name = cs.name;
-    d.type = cs.type;
-    d.config = cs.config;
-    d.unit = cs.unit;
-    counter_descs.push_back(d);
-  }
-  RETURN_IF_ERROR(writer_->WriteMeta(meta, {ev}, counter_descs, start_ns));
-  last_flush_ns_ = start_ns;
-  RETURN_IF_ERROR(Flush(true));
+  return absl::OkStatus();
+}
 
-  if (child && unwind_) {
+absl::Status Session::Start() {
+  if (child_ && unwind_) {
     // Tables for what the command maps first (its executable, the dynamic
     // loader, the C library), built now rather than after exec, so its
     // first samples do not fall back to frame pointers while they build.
@@ -788,19 +904,25 @@ absl::StatusOr<RecordSummary> Session::Run() {
       }
     }
   }
-  if (child) {
-    if (absl::Status s = child->Start(); !s.ok()) {
+  if (child_) {
+    if (absl::Status s = child_->Start(); !s.ok()) {
       writer_.reset();
-      unlink(opt_.output.c_str());
+      if (!to_stdout()) unlink(opt_.output.c_str());
       return absl::Status(s.code(), absl::StrCat(s.message(), " (", opt_.command[0], ")"));
     }
   } else {
     RETURN_IF_ERROR(StartSampling());
   }
+  sampling_start_ns_ = MonotonicNs();
+  return absl::OkStatus();
+}
 
-  const uint64_t deadline =
-      opt_.duration_s > 0 ? start_ns + static_cast<uint64_t>(opt_.duration_s * 1e9) : 0;
-  bool interrupted = false;
+void Session::Loop() {
+  // A --duration beyond what the clock can hold is no limit at all.
+  const double limit_ns = opt_.duration_s * 1e9;
+  const uint64_t deadline = opt_.duration_s > 0 && limit_ns < 1e18
+                                ? sampling_start_ns_ + static_cast<uint64_t>(limit_ns)
+                                : 0;
   while (true) {
     absl::Status s = Wait(100);
     if (!s.ok()) {
@@ -815,24 +937,30 @@ absl::StatusOr<RecordSummary> Session::Run() {
       break;
     }
     if (opt_.stop != nullptr && opt_.stop->load()) {
-      interrupted = true;
+      interrupted_ = true;
       break;
     }
     if (deadline != 0 && MonotonicNs() >= deadline) break;
-    if (child && child->PollExited()) break;
+    if (child_ && child_->PollExited()) break;
     if (!pids_.empty()) {
       bool any_alive = false;
       for (pid_t p : pids_) any_alive |= ProcessAlive(p);
-      if (!any_alive) break;
+      if (!any_alive) {
+        processes_exited_ns_ = MonotonicNs();
+        break;
+      }
     }
   }
+}
+
+absl::StatusOr<RecordSummary> Session::Finish() {
   // Stop sampling, then collect everything still queued.
   sampler_->DetachAll();
   for (PerfEvent& e : events_) (void)e.Disable();
   bool terminated = false;
-  if (child && !child->exited()) {
+  if (child_ && !child_->exited()) {
     // Interrupted or out of time: end the command we started.
-    child->Terminate(interrupted ? 2000 : 500);
+    child_->Terminate(interrupted_ ? 2000 : 500);
     terminated = true;
   }
   (void)sampler_->Drain();
@@ -850,6 +978,8 @@ absl::StatusOr<RecordSummary> Session::Run() {
     loss_.unwind_binaries_without_table = u.binaries_without_table;
     loss_.unwind_tables_too_big = u.tables_too_big;
   }
+  loss_.bad_ring_records = 0;
+  for (uint64_t n : bad_ring_records_) loss_.bad_ring_records += n;
   if (!record_error_.ok()) {
     // Keep what was recorded: flush and finish, then report the error.
     (void)Flush(true);
@@ -864,13 +994,14 @@ absl::StatusOr<RecordSummary> Session::Run() {
   RecordSummary sum;
   sum.samples = samples_written_;
   sum.mappings = tracker_.mapping_count();
-  sum.seconds = static_cast<double>(end_ns - start_ns) / 1e9;
+  sum.seconds = static_cast<double>(end_ns - start_ns_) / 1e9;
   sum.loss = loss_;
   sum.bytes = writer_->bytes_written();
   sum.requested_hz = opt_.period ? 0 : opt_.frequency.value_or(999);
   sum.counters = counter_totals_;
   sum.counters_grouped = counters_grouped_;
   sum.call_graph = opt_.call_graph;
+  sum.bad_ring_records = bad_ring_records_;
   if (unwind_) sum.unwind = unwind_->stats();
   if (opt_.bpf_self_timing) {
     absl::StatusOr<std::vector<uint64_t>> t = sampler_->ReadTiming();
@@ -881,14 +1012,30 @@ absl::StatusOr<RecordSummary> Session::Run() {
     sum.unwind_fp_frames = st->unwind_fp_frames;
     sum.row_cache_hits = st->row_cache_hits;
   }
-  if (child) {
+  if (child_) {
     sum.command_ran = true;
-    sum.command_status = child->wait_status();
-    sum.command_cpu_seconds = child->cpu_seconds();
+    sum.command_status = child_->wait_status();
+    sum.command_cpu_seconds = child_->cpu_seconds();
     sum.command_terminated = terminated;
     sum.command_samples = samples_written_;
   }
+  if (processes_exited_ns_ != 0) {
+    sum.processes_exited = true;
+    sum.processes_exited_after_s =
+        static_cast<double>(processes_exited_ns_ -
+                            std::min(processes_exited_ns_, sampling_start_ns_)) /
+        1e9;
+  }
   return sum;
+}
+
+absl::StatusOr<RecordSummary> Session::Run() {
+  RETURN_IF_ERROR(Validate());
+  RETURN_IF_ERROR(SetUp());
+  RETURN_IF_ERROR(WriteHeader());
+  RETURN_IF_ERROR(Start());
+  Loop();
+  return Finish();
 }
 
 }  // namespace

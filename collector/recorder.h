@@ -39,20 +39,25 @@
 namespace ringprof::collector {
 
 struct RecordOptions {
-  std::string event = "cpu-clock";
+  // -e: the sampling events (at least one). Each sample says which one
+  // fired it (Sample::event_index), and every report has a column per event.
+  std::vector<std::string> events = {"cpu-clock"};
   // --counters: read at each sample; each sample is charged the counts its
   // task accumulated since its previous sample.
   std::vector<std::string> counters;
-  std::optional<uint64_t> frequency;  // -F
-  std::optional<uint64_t> period;     // -c
-  std::vector<pid_t> pids;            // -p
-  bool system_wide = false;           // -a
-  std::vector<std::string> command;   // -- CMD ARGS
-  std::string output = "ringprof.rpf";
-  double duration_s = 0;  // 0: until the target exits or a signal
+  std::optional<uint64_t> frequency;    // -F
+  std::optional<uint64_t> period;       // -c
+  std::vector<pid_t> pids;              // -p
+  bool system_wide = false;             // -a
+  std::vector<std::string> command;     // -- CMD ARGS
+  std::string output = "ringprof.rpf";  // "-": standard output
+  double duration_s = 0;                // 0: until the target exits or a signal; finite, >= 0
   uint32_t ring_mib = 16;
   // --call-graph: how user stacks are walked (unwind_tables.h).
   CallGraphMode call_graph = CallGraphMode::kAuto;
+  // --call-graph dwarf,SIZE: bytes of user stack copied per sample (a
+  // multiple of 8, at most kMaxDwarfStackBytes).
+  uint32_t dwarf_stack_bytes = 16384;
   // --unwind-mem: the cap on unwind table rows loaded into BPF maps.
   uint64_t unwind_mem_bytes = 32ull << 20;
   // Benchmark aid: the BPF program times itself (RecordSummary::bpf_timing).
@@ -70,6 +75,10 @@ struct CounterTotal {
   bool multiplexed() const { return time_running_ns < time_enabled_ns; }
 };
 
+// The largest user stack copy the kernel takes per sample (perf's limit:
+// the sample record's size field is 16 bits).
+inline constexpr uint32_t kMaxDwarfStackBytes = 65528;
+
 struct RecordSummary {
   uint64_t samples = 0;
   uint64_t mappings = 0;
@@ -82,6 +91,12 @@ struct RecordSummary {
   double command_cpu_seconds = 0;
   bool command_terminated = false;  // ringprof ended it (--duration or a signal)
   uint64_t command_samples = 0;     // samples whose pid is the command or a descendant
+  // -p: every process exited; when, in seconds after sampling started.
+  bool processes_exited = false;
+  double processes_exited_after_s = 0;
+  // BPF ring records that did not decode, by collector::RingRecordStatus
+  // (index 0, kSample, unused).
+  std::vector<uint64_t> bad_ring_records;
   uint64_t requested_hz = 0;
   std::vector<CounterTotal> counters;
   bool counters_grouped = true;  // false: the PMU could not hold them as one group

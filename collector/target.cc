@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,7 +49,8 @@ absl::StatusOr<std::string> ResolveCommand(const std::string& name) {
       absl::StrCat("command '", name, "' not found in PATH; check the spelling or give a path"));
 }
 
-absl::StatusOr<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv) {
+absl::StatusOr<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
+                                                 bool stdout_to_stderr) {
   if (argv.empty()) return absl::InvalidArgumentError("no command given");
   int gate[2];
   int err[2];
@@ -61,16 +63,35 @@ absl::StatusOr<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>&
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return LastErrnoStatus("fork");
   if (pid == 0) {
     // Child: wait for the go-ahead, then exec. Only async-signal-safe calls.
+    // The profiler's ends of the pipes are closed here, so that the gate
+    // reads EOF as soon as the profiler is gone, however it went.
+    close(gate_w.get());
+    close(err_r.get());
+    // The profiler's signal handlers (which only set a flag) must not keep
+    // a parked child from dying of SIGTERM or SIGINT; exec would reset
+    // them anyway.
+    struct sigaction dfl = {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaction(sig, &dfl, nullptr);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    // Die with the profiler: a SIGKILLed recorder must leave nothing
+    // behind, neither a parked child nor a command running unprofiled. The
+    // parent may already have died before prctl took effect.
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(127);
     char c;
     ssize_t n;
     do {
       n = read(gate_r.get(), &c, 1);
     } while (n < 0 && errno == EINTR);
     if (n != 1) _exit(127);  // the profiler went away
+    if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0) _exit(127);
     execvp(args[0], args.data());
     int e = errno;
     ssize_t w = write(err_w.get(), &e, sizeof(e));

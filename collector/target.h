@@ -1,7 +1,9 @@
 // What record profiles: a command it starts, or existing processes.
 //
 // A command is forked and parked on a gate pipe until the perf events are
-// opened on it (with enable_on_exec), then released to exec. An exec that
+// opened on it (with enable_on_exec), then released to exec. If the
+// profiler dies at any point, the gate reads EOF and the child exits, and
+// a command already running is killed with it (PR_SET_PDEATHSIG). An exec that
 // fails is reported through a close-on-exec pipe, so "command not found"
 // is an error, not an empty profile.
 #ifndef RINGPROF_COLLECTOR_TARGET_H_
@@ -25,8 +27,14 @@ absl::StatusOr<std::string> ResolveCommand(const std::string& name);
 
 class ChildProcess {
  public:
-  // Forks a child that waits for Start() and then execs argv.
-  static absl::StatusOr<ChildProcess> Spawn(const std::vector<std::string>& argv);
+  // Forks a child that waits for Start() and then execs argv. The child
+  // holds nothing of the profiler's (call it before opening BPF objects,
+  // perf events or the recording) and dies with the profiler
+  // (PR_SET_PDEATHSIG), before exec and after it, however the profiler
+  // ends. With stdout_to_stderr, the command's standard output goes to
+  // standard error (the recording is being written to standard output).
+  static absl::StatusOr<ChildProcess> Spawn(const std::vector<std::string>& argv,
+                                            bool stdout_to_stderr = false);
   ChildProcess(ChildProcess&&) noexcept;
   ChildProcess& operator=(ChildProcess&&) = delete;
   ChildProcess(const ChildProcess&) = delete;

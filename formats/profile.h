@@ -101,6 +101,9 @@ struct Profile {
   Damage damage;
   uint64_t unsymbolized_frames = 0;  // frames shown as binary+offset
   UnwindSummary unwind;
+  // Sentences every report shows with its summary: what in the recording
+  // makes some figures less exact than they look, and what to do about it.
+  std::vector<std::string> warnings;
 };
 
 }  // namespace ringprof::formats

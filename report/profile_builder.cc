@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "base/scoped_fd.h"
 #include "base/status_macros.h"
+#include "report/counter_bursts.h"
 #include "report/table.h"
 
 namespace ringprof::report {
@@ -440,6 +441,23 @@ class ProfileBuilder {
     }
   }
 
+  // Counters whose bursts are shorter than the sampling period
+  // (report/counter_bursts.h).
+  void AddCounterBurstWarnings() {
+    std::vector<const Sample*> samples;
+    samples.reserve(selected_.size());
+    for (const auto& [s, comm] : selected_) samples.push_back(s);
+    for (const CounterBurst& b : FindCounterBursts(samples, rec_.counters.size())) {
+      // About as many samples as the recording has now, at a round period.
+      uint64_t period = 1;
+      for (uint64_t per_sample = b.total / std::max<size_t>(1, samples.size());
+           period * 10 <= per_sample;) {
+        period *= 10;
+      }
+      profile_.warnings.push_back(CounterBurstWarning(b, rec_.counters[b.counter].name, period));
+    }
+  }
+
   void SetSummary() {
     for (const formats::EventDesc& e : rec_.events) profile_.event_names.push_back(e.name);
     profile_.sample_count = selected_.size();
@@ -455,7 +473,9 @@ class ProfileBuilder {
     }
     std::vector<std::string> counter_names;
     for (const formats::EventDesc& c : rec_.counters) counter_names.push_back(c.name);
+    AddCounterBurstWarnings();
     auto& c = profile_.comments;
+    for (const std::string& w : profile_.warnings) c.push_back(absl::StrCat("warning: ", w));
     c.push_back(absl::StrCat(
         "ringprof: ", profile_.sample_count,
         " samples; events: ", absl::StrJoin(profile_.event_names, ", "),

@@ -429,6 +429,7 @@ std::string FormatSummary(const formats::Profile& p) {
     for (const std::string& m : p.damage.messages) line("  damage", m);
   }
   AppendCounterSummary(p, out);
+  for (const std::string& w : p.warnings) line("Warning", w);
   return out;
 }
 

@@ -22,7 +22,6 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set before load. */
 const volatile rp_u64 wakeup_bytes = 256 * 1024;
-const volatile rp_u32 event_index = 0;
 /* Counters read at each sample: the perf events are in "counters" at
  * index counter * n_cpus + cpu (opened per CPU by user space). */
 const volatile rp_u32 n_counters = 0;
@@ -538,7 +537,9 @@ int on_sample(struct bpf_perf_event_data* ctx) {
   s->cpu = bpf_get_smp_processor_id();
   s->flags = 0;
   s->n_counters = 0;
-  s->event_index = event_index;
+  /* Several sampling events share the program: each link's cookie is its
+   * event's index in the recording. */
+  s->event_index = (rp_u16)bpf_get_attach_cookie(ctx);
   s->user_methods = 0;
   s->user_stop = RP_STOP_NONE;
   if (n_counters > 0) sample_counters(s, st);

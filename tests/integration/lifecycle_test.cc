@@ -1,0 +1,234 @@
+// Root integration tests of what a recorder leaves behind when it is
+// killed, and of recordings written where space runs out or writing is
+// refused. Every wait here is for a state, with a generous deadline only
+// as a guard against hanging.
+#include <bpf/bpf.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "formats/recording.h"
+#include "gtest/gtest.h"
+#include "tests/integration/profile_testing.h"
+
+namespace ringprof {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Polls `done` every 10 ms until it holds or `limit` passes; true if it
+// held.
+template <typename Pred>
+bool WaitFor(Pred done, std::chrono::milliseconds limit) {
+  const auto deadline = Clock::now() + limit;
+  while (!done()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+// The names the sample program's objects have in the kernel (programs,
+// and maps: libbpf names the skeleton's internal maps "sampler.*").
+bool IsOurProgram(const std::string& name) { return name == "on_sample" || name == "on_switch"; }
+bool IsOurMap(const std::string& name) {
+  static const std::set<std::string> kNames = {
+      "samples",   "scratch",      "stats",       "counters",    "cpu_snap",
+      "task_acc",  "timing",       "unwind_rows", "unwind_bins", "proc_maps",
+      "row_cache", "unwind_state", "stack_window"};
+  return kNames.count(name) > 0 || name.rfind("sampler.", 0) == 0;
+}
+
+struct BpfObject {
+  uint32_t id = 0;
+  std::string name;
+};
+
+// Programs (or maps) with an id above `after` whose name is ours.
+std::vector<BpfObject> OurObjects(bool maps, uint32_t after) {
+  std::vector<BpfObject> out;
+  uint32_t id = after;
+  while ((maps ? bpf_map_get_next_id(id, &id) : bpf_prog_get_next_id(id, &id)) == 0) {
+    int fd = maps ? bpf_map_get_fd_by_id(id) : bpf_prog_get_fd_by_id(id);
+    if (fd < 0) continue;  // freed meanwhile
+    std::string name;
+    if (maps) {
+      bpf_map_info info = {};
+      uint32_t len = sizeof(info);
+      if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) name = info.name;
+      if (IsOurMap(name)) out.push_back({id, name});
+    } else {
+      bpf_prog_info info = {};
+      uint32_t len = sizeof(info);
+      if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) name = info.name;
+      if (IsOurProgram(name)) out.push_back({id, name});
+    }
+    close(fd);
+  }
+  return out;
+}
+
+uint32_t HighestId(bool maps) {
+  uint32_t id = 0;
+  uint32_t next = 0;
+  while ((maps ? bpf_map_get_next_id(id, &next) : bpf_prog_get_next_id(id, &next)) == 0) id = next;
+  return id;
+}
+
+// Reaps every child (this process is a subreaper, so the recorder's
+// orphans come here); true once none is left.
+bool NoChildrenLeft() {
+  while (true) {
+    int st = 0;
+    pid_t p = waitpid(-1, &st, WNOHANG);
+    if (p > 0) continue;
+    return p < 0 && errno == ECHILD;
+  }
+}
+
+std::string Describe(const std::vector<BpfObject>& objs) {
+  std::string s;
+  for (const BpfObject& o : objs) s += " " + o.name + "#" + std::to_string(o.id);
+  return s;
+}
+
+// A recorder killed with SIGKILL at any point, before its command is
+// released, while it runs, or while it starts or loads, leaves no process
+// (the parked child, the command) and no BPF program or map behind.
+TEST_F(RecordTest, KilledAtAnyPointLeavesNoProcessAndNoBpfObject) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0) << "orphans must come back to this test";
+  const uint32_t prog_base = HighestId(false);
+  const uint32_t map_base = HighestId(true);
+  const std::string rec = Path("killed.rpf");
+  constexpr int kPoints = 20;
+  for (int i = 0; i < kPoints; ++i) {
+    const auto delay = std::chrono::milliseconds(i * 2000 / (kPoints - 1));
+    SCOPED_TRACE("killed " + std::to_string(delay.count()) + " ms after start");
+    pid_t rp = fork();
+    ASSERT_GE(rp, 0);
+    if (rp == 0) {
+      int devnull = open("/dev/null", O_RDWR);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+      execl(kBin.c_str(), kBin.c_str(), "record", "-q", "-o", rec.c_str(), "--",
+            (kWorkloads + "/workload_chain").c_str(), "30", nullptr);
+      _exit(127);
+    }
+    std::this_thread::sleep_for(delay);  // the point of the kill, not a wait for a state
+    ASSERT_EQ(kill(rp, SIGKILL), 0);
+    int st = 0;
+    ASSERT_EQ(waitpid(rp, &st, 0), rp);
+    EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "the recorder ended by itself";
+    EXPECT_TRUE(WaitFor(NoChildrenLeft, std::chrono::seconds(2)))
+        << "a process of the recorder is still running 2 s after it was killed";
+    std::vector<BpfObject> progs, maps;
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          progs = OurObjects(false, prog_base);
+          maps = OurObjects(true, map_base);
+          return progs.empty() && maps.empty();
+        },
+        std::chrono::seconds(2)))
+        << "left behind: programs" << Describe(progs) << "; maps" << Describe(maps);
+    if (HasFailure()) break;
+  }
+}
+
+// A file cut anywhere after its first chunk still says what it is: META
+// comes first.
+TEST_F(RecordTest, FileCutAfterItsFirstChunkStillHasItsMeta) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  const std::string rec = RecordCommand({"-F", "999", "--", kWorkloads + "/workload_chain", "0.3"});
+  const std::string bytes = testing::Slurp(rec);
+  const std::string marker = "RPCK";
+  const size_t first = bytes.find(marker);
+  ASSERT_NE(first, std::string::npos);
+  const size_t second = bytes.find(marker, first + 1);
+  ASSERT_NE(second, std::string::npos);
+  std::vector<size_t> cuts = {second, second + 1};
+  for (int k = 1; k <= 20; ++k) cuts.push_back(second + (bytes.size() - second) * k / 21);
+  for (size_t cut : cuts) {
+    absl::StatusOr<formats::Recording> r = formats::ParseRecording(bytes.substr(0, cut));
+    ASSERT_TRUE(r.ok()) << "cut at " << cut << ": " << r.status();
+    EXPECT_TRUE(r->meta_present) << "cut at " << cut;
+    ASSERT_EQ(r->events.size(), 1u) << "cut at " << cut;
+    EXPECT_EQ(r->events[0].name, "cpu-clock");
+    EXPECT_EQ(r->meta.at("target"), "command");
+  }
+}
+
+// A tmpfs of `kib` KiB (read-only with `ro`) on `dir`, unmounted at the end.
+class ScopedTmpfs {
+ public:
+  ScopedTmpfs(const std::string& dir, int kib, bool ro) : dir_(dir) {
+    std::filesystem::create_directories(dir);
+    const std::string opts = "size=" + std::to_string(kib) + "k,mode=0777";
+    mounted_ = mount("ringprof-test", dir.c_str(), "tmpfs", ro ? MS_RDONLY : 0, opts.c_str()) == 0;
+    if (!mounted_) error_ = std::strerror(errno);
+  }
+  ~ScopedTmpfs() {
+    if (mounted_) umount2(dir_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+// A disk that fills up while recording: a clear error naming the file and
+// the cause, and a file that keeps what fit and still says what it is.
+TEST_F(RecordTest, FullDiskKeepsWhatFitAndSaysWhy) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  const std::string dir = Path("full");
+  ScopedTmpfs fs(dir, 300, false);
+  if (!fs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << fs.error();
+  const std::string rec = dir + "/r.rpf";
+  RunResult r = RunCommand(
+      {kBin, "record", "-F", "999", "-o", rec, "--", kWorkloads + "/workload_chain", "30"});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(rec), std::string::npos) << r.err;
+  absl::StatusOr<formats::Recording> got = formats::ReadRecording(rec);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(got->meta_present);
+  EXPECT_FALSE(got->damage.empty());
+  ASSERT_EQ(got->events.size(), 1u);
+  RunResult rep = RunCommand({kBin, "report", "-i", rec});
+  EXPECT_EQ(rep.status, 0) << rep.err;
+  EXPECT_NE(rep.out.find("cpu-clock"), std::string::npos) << rep.out;
+  EXPECT_NE(rep.err.find("damaged"), std::string::npos) << rep.err;
+}
+
+// A directory where nothing can be written: refused before anything
+// starts, in one line, and no command is left running.
+TEST_F(RecordTest, ReadOnlyOutputDirectoryIsRefusedBeforeStarting) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  const std::string dir = Path("ro");
+  ScopedTmpfs fs(dir, 64, true);
+  if (!fs.mounted()) GTEST_SKIP() << "cannot mount a read-only tmpfs here: " << fs.error();
+  const std::string rec = dir + "/r.rpf";
+  RunResult r = RunCommand({kBin, "record", "-o", rec, "--", kWorkloads + "/workload_chain", "5"});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(rec), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(rec));
+}
+
+}  // namespace
+}  // namespace ringprof
