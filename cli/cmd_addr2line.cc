@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/commands.h"
 #include "symbolizer/symbolizer.h"
@@ -32,7 +33,11 @@ constexpr char kUsage[] =
     "  -s, --basenames       strip directories from file names\n"
     "      --debug-dir=DIR   separate debug info root (default /usr/lib/debug)\n"
     "      --symfs=DIR       extra root to search for debug info (repeatable)\n"
-    "  -h, --help            show this help\n";
+    "  -h, --help            show this help\n"
+    "\n"
+    "Exit status 1 when FILE is missing, not a regular file, not ELF or\n"
+    "truncated (nothing is printed), or when its DWARF cannot be decoded (the\n"
+    "addresses are still printed, then one error line on stderr).\n";
 
 struct Flags {
   std::string exe = "a.out";
@@ -151,6 +156,17 @@ int RunAddr2line(int argc, char** argv) {
   options.demangle = flags.demangle;
   options.inlines = true;  // without -i only frames[0] is printed
 
+  // The file is checked before addresses are read from stdin, as binutils
+  // does: a bad -e fails at once instead of after the input ends.
+  absl::StatusOr<std::unique_ptr<symbolizer::ElfSymbolizer>> elf =
+      symbolizer::ElfSymbolizer::Open(flags.exe, options);
+  if (!elf.ok()) {
+    // binutils calls a directory or a FIFO given to -e a warning (and
+    // still fails); the message already names the file.
+    return Fail(absl::StrCat(absl::IsFailedPrecondition(elf.status()) ? "Warning: " : "",
+                             elf.status().message()));
+  }
+
   std::vector<uint64_t> addresses;
   if (optind < argc) {
     for (int i = optind; i < argc; ++i) addresses.push_back(ParseAddress(argv[i]));
@@ -169,17 +185,24 @@ int RunAddr2line(int argc, char** argv) {
     }
   }
 
-  absl::StatusOr<std::unique_ptr<symbolizer::ElfSymbolizer>> elf =
-      symbolizer::ElfSymbolizer::Open(flags.exe, options);
-  if (!elf.ok()) {
-    return Fail(absl::StrFormat("cannot open %s: %s; check the -e path", flags.exe,
-                                elf.status().message()));
-  }
   std::vector<symbolizer::SymbolizedAddress> results = (*elf)->SymbolizeVaddrs(addresses);
   std::string out;
   out.reserve(addresses.size() * 96);
+  // DWARF that libdw cannot decode: the addresses still print (as ?? or
+  // the symbol-table name, like binutils), then one error line says why.
+  const absl::Status* first_error = nullptr;
+  size_t error_addresses = 0;
+  bool other_errors = false;
   for (size_t i = 0; i < addresses.size(); ++i) {
     AppendResult(addresses[i], results[i], flags, out);
+    if (absl::IsDataLoss(results[i].status)) {
+      ++error_addresses;
+      if (first_error == nullptr) {
+        first_error = &results[i].status;
+      } else if (results[i].status.message() != first_error->message()) {
+        other_errors = true;
+      }
+    }
     if (out.size() > (1 << 20)) {
       std::fwrite(out.data(), 1, out.size(), stdout);
       out.clear();
@@ -187,6 +210,11 @@ int RunAddr2line(int argc, char** argv) {
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   if (std::fflush(stdout) != 0) return Fail("writing stdout failed");
+  if (first_error != nullptr) {
+    return Fail(absl::StrFormat("%s (%u of %u addresses%s)", first_error->message(),
+                                error_addresses, addresses.size(),
+                                other_errors ? "; other DWARF errors too" : ""));
+  }
   return 0;
 }
 

@@ -113,6 +113,7 @@ class ProfileBuilder {
     SelectSamples();
     SetSampleTypes();
     CollectFrames();
+    for (const symbolizer::FileProblem& f : sym_.problems()) problem_base_.push_back(f.addresses);
     SymbolizeUser();
     SymbolizeKernel();
     EmitMappings();
@@ -507,6 +508,19 @@ class ProfileBuilder {
     }
     if (!kernel_symbols_error_.empty())
       c.push_back(absl::StrCat("kernel frames not symbolized: ", kernel_symbols_error_));
+    // Files that were missing, refused (not ELF, truncated) or whose DWARF
+    // is undecodable, with the addresses of this profile each one cost
+    // (the Symbolizer may have served earlier profiles too).
+    std::vector<std::string> problems;
+    const std::vector<symbolizer::FileProblem>& all = sym_.problems();
+    for (size_t i = 0; i < all.size(); ++i) {
+      const uint64_t before = i < problem_base_.size() ? problem_base_[i] : 0;
+      if (all[i].addresses == before) continue;
+      problems.push_back(absl::StrCat("symbolizer: ", all[i].status.message(), " (",
+                                      all[i].addresses - before, " addresses)"));
+    }
+    std::sort(problems.begin(), problems.end());  // files are met in hash order
+    for (std::string& p : problems) c.push_back(std::move(p));
     for (const std::string& m : rec_.damage.messages)
       c.push_back(absl::StrCat("recording is damaged: ", m));
   }
@@ -533,6 +547,7 @@ class ProfileBuilder {
   uint64_t kernel_mapping_id_ = 0;
   uint64_t kernel_start_ = 0, kernel_limit_ = 0;
   std::string kernel_symbols_error_;
+  std::vector<uint64_t> problem_base_;  // Symbolizer::problems() counts before this build
 };
 
 }  // namespace

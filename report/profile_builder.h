@@ -22,7 +22,9 @@
 // A frame that cannot be symbolized is never dropped or called
 // "[unknown]": it becomes a function named "<binary basename>+0x<offset>"
 // so the user still sees where it was, and Profile::unsymbolized_frames
-// counts it.
+// counts it. A file that is missing, refused (not ELF, truncated: see
+// symbolizer/elf_layout.h) or whose DWARF is undecodable also gets one
+// comment, "symbolizer: <why> (N addresses)", from Symbolizer::problems().
 #ifndef RINGPROF_REPORT_PROFILE_BUILDER_H_
 #define RINGPROF_REPORT_PROFILE_BUILDER_H_
 

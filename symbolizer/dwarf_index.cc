@@ -90,7 +90,13 @@ absl::StatusOr<std::unique_ptr<DwarfIndex>> DwarfIndex::Create(Dwarf* dwarf, boo
     if (!ok) unit.has_ranges = false;
     index->units_.push_back(std::move(unit));
   }
-  if (rc < 0 && index->units_.empty()) return DwarfError("reading DWARF unit headers");
+  if (rc < 0) {
+    if (index->units_.empty()) return DwarfError("reading DWARF unit headers");
+    // The units read so far still answer; addresses no unit claims may sit
+    // in the unreadable rest, so they get this error instead of NotFound.
+    index->units_status_ = DwarfError(
+        absl::StrFormat("reading DWARF unit headers after %u units", index->units_.size()));
+  }
   std::sort(index->ranges_.begin(), index->ranges_.end(),
             [](const UnitRange& a, const UnitRange& b) { return a.lo < b.lo; });
   return index;
@@ -142,10 +148,18 @@ absl::Status DwarfIndex::IndexUnit(Unit& unit) {
     return unit.status;
   }
 
-  // Call files are indices into the unit's file table.
+  // Call files are indices into the unit's file table. A unit that points
+  // at a line table it cannot read is unreadable as a whole: its addresses
+  // would otherwise come back without lines and without an error.
+  const bool has_lines = dwarf_hasattr(&cudie, DW_AT_stmt_list) != 0;
   Dwarf_Files* files = nullptr;
   size_t nfiles = 0;
   if (dwarf_getsrcfiles(&cudie, &files, &nfiles) != 0) {
+    if (has_lines) {
+      unit.status = DwarfError(
+          absl::StrFormat("reading the line table header of the unit at 0x%x", unit.die_offset));
+      return unit.status;
+    }
     files = nullptr;
     nfiles = 0;
   }
@@ -259,7 +273,13 @@ absl::Status DwarfIndex::IndexUnit(Unit& unit) {
   // first so that the row starting the next sequence wins.
   Dwarf_Lines* lines = nullptr;
   size_t nlines = 0;
-  if (dwarf_getsrclines(&cudie, &lines, &nlines) == 0) {
+  if (dwarf_getsrclines(&cudie, &lines, &nlines) != 0) {
+    if (has_lines) {
+      unit.status = DwarfError(
+          absl::StrFormat("reading the line table of the unit at 0x%x", unit.die_offset));
+      return unit.status;
+    }
+  } else {
     index->rows.reserve(nlines);
     for (size_t i = 0; i < nlines; ++i) {
       Dwarf_Line* line = dwarf_onesrcline(lines, i);
@@ -320,6 +340,7 @@ absl::Status DwarfIndex::Symbolize(uint64_t vaddr, bool inlines, std::vector<Sou
     id = FindUnit(vaddr);
   }
   if (id < 0) {
+    if (!units_status_.ok()) return units_status_;
     return absl::NotFoundError(absl::StrFormat("no DWARF unit covers 0x%x", vaddr));
   }
   Unit& unit = units_[id];

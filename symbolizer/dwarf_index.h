@@ -37,7 +37,9 @@ class DwarfIndex {
   // Fills `frames` (innermost first) for `vaddr`. With `inlines` off, one
   // frame: the function that physically holds the address, at the line of
   // the outermost inlined call (or the line table's line when nothing is
-  // inlined there). Returns NotFound when no unit covers the address. A
+  // inlined there). Returns NotFound when no unit covers the address, and
+  // DataLoss when the covering unit (its DIEs or its line table) cannot be
+  // decoded, or when none covers it and some unit headers were unreadable. A
   // frame's function is empty when the unit has line info but no
   // subprogram covers the address (the caller may use the symbol table).
   absl::Status Symbolize(uint64_t vaddr, bool inlines, std::vector<SourceFrame>* frames);
@@ -98,6 +100,8 @@ class DwarfIndex {
   bool rangeless_done_ = false;
   std::vector<Unit> units_;
   std::vector<UnitRange> ranges_;  // sorted by lo
+  // Why the unit list stops early (a unit header libdw cannot read), or OK.
+  absl::Status units_status_;
   absl::flat_hash_map<Dwarf_Off, Name> names_;
 };
 

@@ -2,12 +2,15 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "symbolizer/elf_layout.h"
 
 namespace ringprof::symbolizer {
 namespace {
@@ -44,21 +47,62 @@ Elf_Scn* FindSection(Elf* elf, const char* wanted) {
   return nullptr;
 }
 
+const char* FileTypeName(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "of an unknown type";
+}
+
+struct Unmap {
+  size_t size;
+  void operator()(const uint8_t* p) const { ::munmap(const_cast<uint8_t*>(p), size); }
+};
+
+// Runs CheckElfLayout over the whole file, mapped read-only for the check.
+// Errors are prefixed with the path.
+absl::Status CheckLayout(int fd, uint64_t size, const std::string& path) {
+  std::unique_ptr<const uint8_t, Unmap> map(nullptr, Unmap{size});
+  if (size > 0) {
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) return LastErrnoStatus(absl::StrCat("mapping ", path));
+    map.reset(static_cast<const uint8_t*>(p));
+  }
+  absl::StatusOr<ElfLayout> layout = CheckElfLayout(absl::MakeConstSpan(map.get(), size));
+  if (layout.ok()) return absl::OkStatus();
+  return absl::Status(layout.status().code(), absl::StrCat(path, ": ", layout.status().message()));
+}
+
 }  // namespace
 
 absl::StatusOr<ElfFile> ElfFile::Open(const std::string& path) {
   static const bool kInit = elf_version(EV_CURRENT) != EV_NONE;
   if (!kInit) return absl::InternalError("libelf: elf_version(EV_CURRENT) failed");
-  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return LastErrnoStatus(absl::StrCat("opening ", path));
+  // O_NONBLOCK: opening a FIFO without a writer must not wait for one.
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("'", path, "': No such file"));
+    return LastErrnoStatus(path);
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return LastErrnoStatus(absl::StrCat("fstat ", path));
+  if (S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat("'", path, "' is a directory"));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("'", path, "' is not an ordinary file (", FileTypeName(st.st_mode), ")"));
+  }
+  RETURN_IF_ERROR(CheckLayout(fd.get(), static_cast<uint64_t>(st.st_size), path));
   ElfPtr elf(elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr));
-  if (elf == nullptr) return ElfError(absl::StrCat("reading ELF header of ", path));
+  if (elf == nullptr) return ElfError(absl::StrCat(path, ": reading the ELF header"));
   if (elf_kind(elf.get()) != ELF_K_ELF) {
-    return absl::InvalidArgumentError(absl::StrCat(path, " is not an ELF file"));
+    return absl::InvalidArgumentError(absl::StrCat(path, ": file format not recognized"));
   }
   GElf_Ehdr ehdr;
   if (gelf_getehdr(elf.get(), &ehdr) == nullptr) {
-    return ElfError(absl::StrCat("reading ELF header of ", path));
+    return ElfError(absl::StrCat(path, ": reading the ELF header"));
   }
   return ElfFile(path, std::move(fd), std::move(elf));
 }

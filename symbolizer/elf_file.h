@@ -30,6 +30,11 @@ using DwarfPtr = std::unique_ptr<Dwarf, DwarfEnd>;
 // An open ELF file (fd + libelf handle, mmapped read-only).
 class ElfFile {
  public:
+  // Refuses, in binutils' words and with the path in the message, what is
+  // not a readable ELF: NotFound "'P': No such file"; FailedPrecondition
+  // "'P' is a directory" or "'P' is not an ordinary file (a FIFO)" (never
+  // waits on a FIFO or device); the CheckElfLayout errors (elf_layout.h) as
+  // "P: file format not recognized (...)" and "P: file truncated (...)".
   static absl::StatusOr<ElfFile> Open(const std::string& path);
 
   Elf* elf() const { return elf_.get(); }

@@ -42,7 +42,10 @@ std::vector<std::string> BuildIdCandidates(absl::string_view build_id_raw, absl:
 // Checks that `path` is a readable ELF whose build-id is `build_id_raw`
 // (any build-id matches an empty one). Returns why not, for the message.
 std::optional<std::string> Mismatch(const std::string& path, absl::string_view build_id_raw) {
-  if (!IsRegularFile(path)) return "missing";
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return "missing";
+  if (S_ISDIR(st.st_mode)) return "a directory";
+  if (!S_ISREG(st.st_mode)) return "not a regular file";
   if (build_id_raw.empty()) return std::nullopt;
   absl::StatusOr<std::string> id = ReadBuildId(path);
   if (!id.ok()) return std::string(id.status().message());
@@ -76,17 +79,16 @@ class DwarfElfSymbolizer final : public ElfSymbolizer {
       dwarf_file = &*debug_;
       if (symtab_.size() == 0) symtab_ = SymbolTable::Read(*debug_);
     }
+    dwarf_path_ = dwarf_file->path();
     dwarf_.reset(dwarf_begin_elf(dwarf_file->elf(), DWARF_C_READ, nullptr));
     if (dwarf_ == nullptr) {
-      dwarf_status_ = absl::DataLossError(
-          absl::StrCat("unreadable DWARF in ", dwarf_file->path(), ": ", dwarf_errmsg(-1)));
+      dwarf_status_ = DwarfDecodeError(absl::StrCat("opening DWARF: ", dwarf_errmsg(-1)));
       return absl::OkStatus();
     }
     absl::StatusOr<std::unique_ptr<DwarfIndex>> index =
         DwarfIndex::Create(dwarf_.get(), options_.demangle);
     if (!index.ok()) {
-      dwarf_status_ = absl::DataLossError(
-          absl::StrCat("unreadable DWARF in ", dwarf_file->path(), ": ", index.status().message()));
+      dwarf_status_ = DwarfDecodeError(index.status().message());
       return absl::OkStatus();
     }
     index_ = std::move(*index);
@@ -116,6 +118,7 @@ class DwarfElfSymbolizer final : public ElfSymbolizer {
     absl::Status status = dwarf_status_;
     if (index_ != nullptr) {
       status = index_->Symbolize(vaddr, options_.inlines, &result.frames);
+      if (absl::IsDataLoss(status)) status = DwarfDecodeError(status.message());
       if (status.ok()) {
         // The physical function's DWARF name lacks a linkage name (static
         // functions, clones) or is missing: the symbol table has the full
@@ -143,6 +146,11 @@ class DwarfElfSymbolizer final : public ElfSymbolizer {
     } else {
       result.status = status;
     }
+  }
+
+  // DWARF libdw cannot decode: "<file>: DWARF error: <what>".
+  absl::Status DwarfDecodeError(absl::string_view what) const {
+    return absl::DataLossError(absl::StrCat(dwarf_path_, ": DWARF error: ", what));
   }
 
   void SetSymbolName(const char* name, SourceFrame& frame) const {
@@ -176,7 +184,11 @@ class DwarfElfSymbolizer final : public ElfSymbolizer {
       tried->push_back(c);
       if (!IsRegularFile(c)) continue;
       absl::StatusOr<ElfFile> file = ElfFile::Open(c);
-      if (!file.ok() || !file->HasDebugInfo()) continue;
+      if (!file.ok()) {
+        tried->back() = std::string(file.status().message());  // names the file and the fault
+        continue;
+      }
+      if (!file->HasDebugInfo()) continue;
       if (!build_id_raw_.empty()) {
         absl::StatusOr<std::string> id = file->BuildId();
         if (!id.ok() || *id != build_id_raw_) continue;
@@ -193,6 +205,7 @@ class DwarfElfSymbolizer final : public ElfSymbolizer {
   DwarfPtr dwarf_;
   std::unique_ptr<DwarfIndex> index_;
   SymbolizerOptions options_;
+  std::string dwarf_path_;  // the file the DWARF is read from
   std::string build_id_raw_;
   std::string build_id_hex_;
   std::vector<GElf_Phdr> loads_;
@@ -281,6 +294,7 @@ std::vector<SymbolizedAddress> Symbolizer::SymbolizeFileOffsets(
   if (it->second == nullptr) {
     const absl::Status& error = open_errors_[key];
     for (SymbolizedAddress& r : out) r.status = error;
+    CountProblem(recorded_path, error, out.size());
     return out;
   }
   ElfSymbolizer& elf = *it->second;
@@ -297,8 +311,22 @@ std::vector<SymbolizedAddress> Symbolizer::SymbolizeFileOffsets(
     slots.push_back(i);
   }
   std::vector<SymbolizedAddress> done = elf.SymbolizeVaddrs(vaddrs);
-  for (size_t j = 0; j < done.size(); ++j) out[slots[j]] = std::move(done[j]);
+  for (size_t j = 0; j < done.size(); ++j) {
+    if (absl::IsDataLoss(done[j].status)) CountProblem(recorded_path, done[j].status, 1);
+    out[slots[j]] = std::move(done[j]);
+  }
   return out;
+}
+
+void Symbolizer::CountProblem(const std::string& path, const absl::Status& status,
+                              uint64_t addresses) {
+  if (addresses == 0) return;
+  std::string key = path;
+  key.push_back('\0');
+  absl::StrAppend(&key, status.message());
+  auto [it, inserted] = problem_index_.try_emplace(key, problems_.size());
+  if (inserted) problems_.push_back({path, status, 0});
+  problems_[it->second].addresses += addresses;
 }
 
 }  // namespace ringprof::symbolizer

@@ -106,6 +106,16 @@ absl::StatusOr<std::string> FindElf(std::string_view build_id_raw, const std::st
 // Reads the GNU build-id note of an ELF file (raw bytes).
 absl::StatusOr<std::string> ReadBuildId(const std::string& path);
 
+// Why a file's addresses were not (fully) symbolized: the file could not
+// be found or was refused (missing, not a regular file, not ELF, truncated),
+// or its DWARF could not be decoded. Addresses that a sound file simply has
+// no symbol for are not problems.
+struct FileProblem {
+  std::string path;  // as recorded
+  absl::Status status;
+  uint64_t addresses = 0;  // how many addresses it cost, over all calls
+};
+
 // Caches one ElfSymbolizer per (build-id, path).
 class Symbolizer {
  public:
@@ -116,6 +126,8 @@ class Symbolizer {
                                                       const std::string& recorded_path,
                                                       absl::Span<const uint64_t> file_offsets);
   const SymbolizerOptions& options() const { return options_; }
+  // One entry per (path, reason), in the order they were first met.
+  const std::vector<FileProblem>& problems() const { return problems_; }
   // A path that opens `bytes`, an ELF image stored in a recording because
   // it has no file (the vDSO): a memfd this Symbolizer keeps open for its
   // lifetime, one per distinct image. Pass it to SymbolizeFileOffsets.
@@ -129,6 +141,10 @@ class Symbolizer {
   // the file could not be found/opened; open_errors_ then holds why.
   absl::flat_hash_map<std::string, std::unique_ptr<ElfSymbolizer>> cache_;
   absl::flat_hash_map<std::string, absl::Status> open_errors_;
+  std::vector<FileProblem> problems_;
+  absl::flat_hash_map<std::string, size_t> problem_index_;  // path + '\0' + message
+
+  void CountProblem(const std::string& path, const absl::Status& status, uint64_t addresses);
 };
 
 }  // namespace ringprof::symbolizer

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -235,6 +237,34 @@ TEST_F(ProfileBuilderTest, UnresolvableFramesAreNamedByOffsetAndCounted) {
   // The user frame outside the file and the kernel frame below _stext.
   EXPECT_EQ(p->unsymbolized_frames, 2u) << ::testing::PrintToString(names);
   EXPECT_TRUE(formats::EncodePprof(*p).ok());
+}
+
+// The recorded file was replaced by garbage after recording: the frames
+// stay (named by offset) and the profile says why, once per file.
+TEST_F(ProfileBuilderTest, GarbageInPlaceOfTheFileIsCountedNotFatal) {
+  const std::string garbage = ::testing::TempDir() + "/rp_profile_builder_garbage.so";
+  {
+    std::ofstream out(garbage, std::ios::binary);
+    for (int i = 0; i < 4096; ++i) out.put(static_cast<char>(i == 0 ? 0 : (i * 131) >> 3));
+  }
+  rec_.mappings[0].path = garbage;
+  rec_.mappings[0].build_id = "";  // nothing to match: the file itself is tried
+  rec_.samples = {UserSample(1'000'000'000, {leaf_.file_offset, main_.file_offset})};
+  absl::StatusOr<formats::Profile> p = Build();
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->unsymbolized_frames, 2u);
+  const std::string why = garbage + ": file format not recognized (no ELF magic number)";
+  EXPECT_THAT(p->comments, ::testing::Contains("symbolizer: " + why + " (2 addresses)"));
+
+  // With the build-id recorded the search skips the file and says why.
+  rec_.mappings[0].build_id = build_id_;
+  p = Build();
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->unsymbolized_frames, 2u);
+  EXPECT_THAT(p->comments, ::testing::Contains(::testing::AllOf(
+                               HasSubstr("symbolizer: no ELF for " + garbage),
+                               HasSubstr("(" + why + ")"), HasSubstr("(2 addresses)"))));
+  std::remove(garbage.c_str());
 }
 
 TEST_F(ProfileBuilderTest, FiltersByPidAndComm) {

@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -99,13 +100,117 @@ TEST(Addr2lineCliTest, HelpAndErrors) {
       RunCommand(std::string(ADDR2LINE_DRIVER) +
                  " -e /nonexistent/binary 0x10 2>&1 >/dev/null; test $? -ne 0");
   ASSERT_TRUE(missing.has_value());
-  EXPECT_THAT(*missing,
-              ::testing::HasSubstr("ringprof addr2line: cannot open /nonexistent/binary"));
+  EXPECT_EQ(*missing, "ringprof addr2line: '/nonexistent/binary': No such file\n");
   // Unknown addresses print binutils' placeholders.
   std::optional<std::string> unknown =
       RunCommand(std::string(ADDR2LINE_DRIVER) + " -a -f -e '" + WORKLOAD_DWARF5 + "' 0x1");
   ASSERT_TRUE(unknown.has_value());
   EXPECT_EQ(*unknown, "0x0000000000000001\n??\n??:0\n");
+}
+
+// Inputs that are not a usable ELF: a non-zero exit within seconds (never
+// a hang on a FIFO), nothing on stdout, one line on stderr in binutils'
+// words where binutils has them, and binutils' exit code.
+TEST(Addr2lineCliTest, RefusesBadFilesWithOneLine) {
+  testing::TempDir dir;
+  const bool have_binutils = testing::HaveTool("addr2line");
+  const std::vector<testing::BadInput> inputs = testing::MakeBadInputs(WORKLOAD_DWARF5, dir.path());
+  ASSERT_GE(inputs.size(), 10u);
+  std::vector<testing::BadInput> all = inputs;
+  all.push_back({"char-device", "/dev/null",
+                 "'/dev/null' is not an ordinary file (a character device)", true, true, true});
+  for (const testing::BadInput& in : all) {
+    SCOPED_TRACE(in.name);
+    const std::string want = (in.warning ? "Warning: " : "") + in.message;
+    testing::CommandResult ours =
+        testing::RunCaptured(std::string(ADDR2LINE_DRIVER) + " -f -e '" + in.path + "' 0x1000", 10);
+    EXPECT_EQ(ours.exit_code, 1) << ours.err;
+    EXPECT_LT(ours.seconds, 5.0);
+    EXPECT_EQ(ours.out, "");
+    ASSERT_FALSE(ours.err.empty());
+    EXPECT_EQ(std::count(ours.err.begin(), ours.err.end(), '\n'), 1) << ours.err;
+    EXPECT_TRUE(ours.err.starts_with("ringprof addr2line: ")) << ours.err;
+    const std::string line = ours.err.substr(20, ours.err.size() - 21);
+    if (in.exact) {
+      EXPECT_EQ(line, want);
+    } else {
+      EXPECT_TRUE(line.starts_with(want)) << line << "\nwanted: " << want << "...";
+    }
+    if (!have_binutils) continue;
+    testing::CommandResult theirs =
+        testing::RunCaptured("addr2line -f -e '" + in.path + "' 0x1000", 10);
+    EXPECT_EQ(ours.exit_code, theirs.exit_code) << theirs.err;
+    if (!in.binutils_words) continue;
+    // binutils may warn first; its last line is the error.
+    std::string last = theirs.err;
+    if (!last.empty() && last.back() == '\n') last.pop_back();
+    last = last.substr(last.rfind('\n') + 1);
+    ASSERT_TRUE(last.starts_with("addr2line: ")) << theirs.err;
+    EXPECT_TRUE(line.starts_with(last.substr(11)))
+        << "ours:     " << line << "\nbinutils: " << last;
+  }
+}
+
+TEST(Addr2lineCliTest, BadFileFailsBeforeReadingStdin) {
+  // Addresses come from an endless stdin: the file must be checked first.
+  testing::CommandResult r = testing::RunCaptured(
+      "sh -c \"yes 0x1000 | '" + std::string(ADDR2LINE_DRIVER) + "' -e /nonexistent/binary\"");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err, "ringprof addr2line: '/nonexistent/binary': No such file\n");
+}
+
+// DWARF that libdw cannot decode: the addresses still print as binutils
+// prints them (the symbol table's name, ??:?), then one error line; the
+// exit code is 1 where binutils says nothing and exits 0.
+TEST(Addr2lineCliTest, UndecodableDwarfIsAnErrorLine) {
+  auto [off, size] = testing::SectionFileRange(WORKLOAD_DWARF5, ".debug_info");
+  if (size == 0) GTEST_SKIP() << "readelf is not available";
+  testing::TempDir dir;
+  std::vector<char> bytes = testing::ReadAll(WORKLOAD_DWARF5);
+  for (uint64_t i = 0; i < size; ++i) bytes[off + i] = i < 64 ? '\xff' : static_cast<char>(i * 37);
+  const std::string path = dir.path() + "/garbage-debug-info";
+  testing::WriteAll(path, bytes);
+  const auto syms = testing::ReadNm(WORKLOAD_DWARF5);
+  const std::string addr = absl::StrFormat("0x%x", syms.at("_ZN11rp_workload6ChainAEi").addr);
+  const std::string args = " -f -e '" + path + "' " + addr + " 0x1";
+  testing::CommandResult ours = testing::RunCaptured(ADDR2LINE_DRIVER + args);
+  EXPECT_EQ(ours.out, "_ZN11rp_workload6ChainAEi\n??:?\n??\n??:0\n");
+  EXPECT_EQ(ours.exit_code, 1);
+  EXPECT_THAT(ours.err, ::testing::StartsWith("ringprof addr2line: " + path + ": DWARF error: "));
+  EXPECT_THAT(ours.err, ::testing::EndsWith("(2 of 2 addresses)\n"));
+  EXPECT_EQ(std::count(ours.err.begin(), ours.err.end(), '\n'), 1) << ours.err;
+  if (testing::HaveTool("addr2line")) {
+    testing::CommandResult theirs = testing::RunCaptured("addr2line" + args);
+    EXPECT_EQ(ours.out, theirs.out);
+  }
+}
+
+// A well-formed ELF without debug info is not an error: binutils' ?? and exit 0.
+TEST(Addr2lineCliTest, NoDebugInfoIsNotAnError) {
+  if (!testing::HaveTool("objcopy")) GTEST_SKIP() << "objcopy is not available";
+  testing::TempDir dir;
+  const std::string stripped = dir.path() + "/stripped";
+  ASSERT_TRUE(RunCommand("objcopy --strip-debug '" + std::string(WORKLOAD_DWARF5) + "' '" +
+                         stripped + "'"));
+  const auto syms = testing::ReadNm(WORKLOAD_DWARF5);
+  const std::string args = absl::StrFormat(" -a -f -e '%s' 0x%x 0x1", stripped,
+                                           syms.at("_ZN11rp_workload6ChainAEi").addr);
+  testing::CommandResult ours = testing::RunCaptured(ADDR2LINE_DRIVER + args);
+  EXPECT_EQ(ours.exit_code, 0);
+  EXPECT_EQ(ours.err, "");
+  EXPECT_THAT(ours.out, ::testing::HasSubstr("_ZN11rp_workload6ChainAEi\n??:?\n"));
+  if (testing::HaveTool("addr2line")) {
+    testing::CommandResult theirs = testing::RunCaptured("addr2line" + args);
+    EXPECT_EQ(ours.out, theirs.out);
+    EXPECT_EQ(theirs.exit_code, 0);
+  }
+  // And the unstripped file: exit 0, silent stderr, a real line.
+  testing::CommandResult good =
+      testing::RunCaptured(absl::StrFormat("%s -e '%s' 0x%x", ADDR2LINE_DRIVER, WORKLOAD_DWARF5,
+                                           syms.at("_ZN11rp_workload6ChainAEi").addr));
+  EXPECT_EQ(good.exit_code, 0);
+  EXPECT_EQ(good.err, "");
+  EXPECT_THAT(good.out, ::testing::MatchesRegex(".*workload\\.cc:[0-9]+\n"));
 }
 
 }  // namespace

@@ -1,15 +1,20 @@
 #include "symbolizer/symbolizer.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <optional>
 #include <random>
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "base/scoped_fd.h"
 #include "tests/symbolizer/test_util.h"
 
 namespace ringprof::symbolizer {
@@ -18,54 +23,13 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
+using testing::ReadAll;
 using testing::ReadMarks;
 using testing::ReadNm;
 using testing::RunCommand;
-
-// A scratch directory removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "rp-symtest-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::vector<char> ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<char>(std::istreambuf_iterator<char>(in), {});
-}
-void WriteAll(const std::string& path, const std::vector<char>& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), bytes.size());
-}
-
-// Offset and size of a section, from readelf (independent of the code under test).
-std::pair<uint64_t, uint64_t> SectionFileRange(const std::string& binary, const std::string& name,
-                                               uint64_t* vaddr = nullptr) {
-  std::optional<std::string> out = RunCommand("readelf -SW '" + binary + "'");
-  if (!out) return {0, 0};
-  std::istringstream in(*out);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.find(" " + name + " ") == std::string::npos) continue;
-    std::istringstream f(line.substr(line.find(name)));
-    std::string sname, type, addr, off, size;
-    f >> sname >> type >> addr >> off >> size;
-    if (sname != name) continue;
-    if (vaddr) *vaddr = std::stoull(addr, nullptr, 16);
-    return {std::stoull(off, nullptr, 16), std::stoull(size, nullptr, 16)};
-  }
-  return {0, 0};
-}
+using testing::SectionFileRange;
+using testing::TempDir;
+using testing::WriteAll;
 
 class WorkloadTest : public ::testing::TestWithParam<const char*> {
  protected:
@@ -333,11 +297,78 @@ TEST(CorruptInputTest, TruncatedFile) {
     SCOPED_TRACE(keep);
     const std::string path = dir.path() + "/trunc" + std::to_string(keep);
     WriteAll(path, std::vector<char>(bytes.begin(), bytes.begin() + keep));
+    // Every cut loses the section header table at the end: refused, with
+    // binutils' words, rather than opened as an ELF that knows nothing.
     auto elf = ElfSymbolizer::Open(path, SymbolizerOptions{});
-    if (!elf.ok()) continue;  // refusing the file is fine
-    std::vector<SymbolizedAddress> r = (*elf)->SymbolizeVaddrs({chain_a, chain_a + 3});
-    ASSERT_EQ(r.size(), 2u);
+    ASSERT_FALSE(elf.ok());
+    EXPECT_THAT(elf.status().message(),
+                ::testing::AnyOf(HasSubstr(": file truncated ("),
+                                 HasSubstr(": file format not recognized (")));
+    (void)chain_a;
   }
+}
+
+TEST(CorruptInputTest, BadFilesAreRefusedWithoutBlocking) {
+  TempDir dir;
+  for (const testing::BadInput& in : testing::MakeBadInputs(WORKLOAD_DWARF5, dir.path())) {
+    SCOPED_TRACE(in.name);
+    // Open runs on another thread so that a FIFO that blocks fails the test
+    // instead of hanging it; a writer is then opened to release it.
+    auto opened = std::async(std::launch::async,
+                             [&] { return ElfSymbolizer::Open(in.path, SymbolizerOptions{}); });
+    if (opened.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+      ADD_FAILURE() << "Open blocked on " << in.path;
+      ScopedFd writer(::open(in.path.c_str(), O_WRONLY));
+      continue;
+    }
+    absl::StatusOr<std::unique_ptr<ElfSymbolizer>> elf = opened.get();
+    ASSERT_FALSE(elf.ok());
+    if (in.exact) {
+      EXPECT_EQ(elf.status().message(), in.message);
+    } else {
+      EXPECT_THAT(std::string(elf.status().message()), ::testing::StartsWith(in.message));
+    }
+    EXPECT_FALSE(ReadBuildId(in.path).ok());
+  }
+}
+
+// The report path: a recorded file that was replaced by garbage, cut short
+// or turned into a FIFO gives unsymbolized frames and a counted reason.
+TEST(CorruptInputTest, SymbolizerCountsWhyFilesFail) {
+  TempDir dir;
+  const std::vector<testing::BadInput> inputs = testing::MakeBadInputs(WORKLOAD_DWARF5, dir.path());
+  Symbolizer symbolizer{SymbolizerOptions{}};
+  for (const testing::BadInput& in : inputs) {
+    SCOPED_TRACE(in.name);
+    for (int round = 0; round < 2; ++round) {  // the second call is served from the cache
+      auto done = std::async(std::launch::async, [&] {
+        return symbolizer.SymbolizeFileOffsets("", in.path, {0x1000, 0x1010, 0x1020});
+      });
+      ASSERT_EQ(done.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+      std::vector<SymbolizedAddress> r = done.get();
+      ASSERT_EQ(r.size(), 3u);
+      for (const SymbolizedAddress& a : r) {
+        EXPECT_TRUE(a.frames.empty());
+        EXPECT_FALSE(a.status.ok());
+      }
+    }
+  }
+  // One problem per file, each naming the file and costing 2 x 3 addresses.
+  const std::vector<FileProblem>& problems = symbolizer.problems();
+  ASSERT_EQ(problems.size(), inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    SCOPED_TRACE(inputs[i].name);
+    EXPECT_EQ(problems[i].path, inputs[i].path);
+    EXPECT_EQ(problems[i].addresses, 6u);
+    EXPECT_THAT(problems[i].status.message(), HasSubstr(inputs[i].path));
+  }
+  // Garbage where a recorded build-id was expected: the file is skipped
+  // and the search says why it did not match.
+  std::vector<SymbolizedAddress> r =
+      symbolizer.SymbolizeFileOffsets(std::string(20, '\x42'), inputs.back().path, {1});
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_TRUE(absl::IsNotFound(r[0].status)) << r[0].status;
+  EXPECT_THAT(r[0].status.message(), HasSubstr(inputs.back().message));
 }
 
 TEST(CorruptInputTest, ClobberedDebugInfoGivesErrorsPerAddress) {
@@ -358,9 +389,74 @@ TEST(CorruptInputTest, ClobberedDebugInfoGivesErrorsPerAddress) {
   ASSERT_EQ(r.size(), 1u);
   EXPECT_FALSE(r[0].status.ok());
   EXPECT_EQ(r[0].status.code(), absl::StatusCode::kDataLoss) << r[0].status;
+  EXPECT_THAT(std::string(r[0].status.message()), ::testing::StartsWith(path + ": DWARF error: "));
   // Best effort: the symbol table is intact.
   ASSERT_EQ(r[0].frames.size(), 1u);
   EXPECT_EQ(r[0].frames[0].function, "rp_workload::ChainA(int)");
+
+  // Through the Symbolizer the error is counted once per address.
+  Symbolizer symbolizer{SymbolizerOptions{}};
+  uint64_t text_vaddr = 0;
+  auto [text_off, text_size] = SectionFileRange(WORKLOAD_DWARF5, ".text", &text_vaddr);
+  ASSERT_GT(text_size, 0u);
+  const uint64_t offset = syms.at("_ZN11rp_workload6ChainAEi").addr - text_vaddr + text_off;
+  std::vector<SymbolizedAddress> via = symbolizer.SymbolizeFileOffsets("", path, {offset, offset});
+  ASSERT_EQ(via.size(), 2u);
+  EXPECT_EQ(via[0].frames.at(0).function, "rp_workload::ChainA(int)");
+  ASSERT_EQ(symbolizer.problems().size(), 1u);
+  EXPECT_EQ(symbolizer.problems()[0].addresses, 2u);
+  EXPECT_THAT(symbolizer.problems()[0].status.message(), HasSubstr("DWARF error"));
+}
+
+// A unit header libdw cannot read ends the unit list: the units before it
+// still answer, and an address none of them covers is an error (it may lie
+// in the unreadable rest), not "no DWARF covers it".
+TEST(CorruptInputTest, UnreadableUnitHeaderAfterGoodUnits) {
+  std::optional<std::string> info =
+      RunCommand("readelf --debug-dump=info '" + std::string(ADDR2LINE_DRIVER) + "' 2>/dev/null");
+  auto [off, size] = SectionFileRange(ADDR2LINE_DRIVER, ".debug_info");
+  if (!info || size == 0) GTEST_SKIP() << "readelf is not available";
+  std::vector<uint64_t> units;
+  const std::string tag = "Compilation Unit @ offset ";
+  for (size_t pos = info->find(tag); pos != std::string::npos; pos = info->find(tag, pos + 1)) {
+    units.push_back(std::stoull(info->substr(pos + tag.size()), nullptr, 16));
+  }
+  ASSERT_GE(units.size(), 3u);
+  TempDir dir;
+  std::vector<char> bytes = ReadAll(ADDR2LINE_DRIVER);
+  for (int i = 0; i < 16; ++i) bytes[off + units[2] + i] = '\xff';
+  const std::string path = dir.path() + "/bad-third-unit";
+  WriteAll(path, bytes);
+  auto elf = ElfSymbolizer::Open(path, SymbolizerOptions{});
+  ASSERT_TRUE(elf.ok()) << elf.status();
+  std::vector<SymbolizedAddress> r = (*elf)->SymbolizeVaddrs({0x1, ReadNm(path).at("main").addr});
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].status.code(), absl::StatusCode::kDataLoss) << r[0].status;
+  EXPECT_THAT(r[0].status.message(), HasSubstr("reading DWARF unit headers after 2 units"));
+  ASSERT_FALSE(r[1].frames.empty()) << r[1].status;
+  EXPECT_EQ(r[1].frames.back().function, "main");
+}
+
+// A line table libdw cannot read makes the unit's addresses an error (with
+// the symbol table's name), not functions without lines and no error.
+TEST(CorruptInputTest, UnreadableLineTableIsAnError) {
+  TempDir dir;
+  auto [off, size] = SectionFileRange(WORKLOAD_DWARF5, ".debug_line");
+  if (size == 0) GTEST_SKIP() << "readelf is not available";
+  std::vector<char> bytes = ReadAll(WORKLOAD_DWARF5);
+  for (uint64_t i = 0; i < std::min<uint64_t>(size, 64); ++i) bytes[off + i] = '\xff';
+  const std::string path = dir.path() + "/bad-lines";
+  WriteAll(path, bytes);
+  auto elf = ElfSymbolizer::Open(path, SymbolizerOptions{});
+  ASSERT_TRUE(elf.ok()) << elf.status();
+  std::vector<SymbolizedAddress> r =
+      (*elf)->SymbolizeVaddrs({ReadNm(WORKLOAD_DWARF5).at("_ZN11rp_workload6ChainAEi").addr});
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status.code(), absl::StatusCode::kDataLoss) << r[0].status;
+  EXPECT_THAT(r[0].status.message(), HasSubstr("line table"));
+  ASSERT_EQ(r[0].frames.size(), 1u);
+  EXPECT_EQ(r[0].frames[0].function, "rp_workload::ChainA(int)");
+  EXPECT_EQ(r[0].frames[0].line, 0);
 }
 
 TEST(CorruptInputTest, RandomScribblesOverDwarfSections) {
