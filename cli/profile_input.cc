@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "absl/strings/numbers.h"
+#include "base/escape.h"
 
 namespace ringprof::cli {
 
@@ -19,8 +20,24 @@ const char kProfileFilterHelp[] = RINGPROF_PROFILE_FILTER_HELP;
 
 int FailLine(const char* cmd, const std::string& what, const std::string& why,
              const std::string& todo) {
-  std::fprintf(stderr, "ringprof %s: %s: %s; %s\n", cmd, what.c_str(), why.c_str(), todo.c_str());
+  std::fprintf(stderr, "ringprof %s: %s: %s; %s\n", cmd, EscapeIfNotPrintable(what).c_str(),
+               EscapeIfNotPrintable(why).c_str(), EscapeIfNotPrintable(todo).c_str());
   return 1;
+}
+
+std::string OutputAdvice(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kFailedPrecondition:
+      return "redirect standard output to a file or pass -o FILE";
+    case absl::StatusCode::kResourceExhausted:
+      return "free space or choose another path with -o";
+    case absl::StatusCode::kNotFound:
+      return "create the directory or choose another path with -o";
+    case absl::StatusCode::kPermissionDenied:
+      return "choose a writable path with -o";
+    default:
+      return "check the -o path";
+  }
 }
 
 bool HandleGraphOption(int c, const char* arg, report::FlameGraphOptions* graph,
@@ -86,7 +103,8 @@ std::optional<formats::Profile> ProfileInput::LoadPath(const char* cmd, const st
     return std::nullopt;
   }
   if (std::string w = report::DamageWarning(profile->damage); !w.empty()) {
-    std::fprintf(stderr, "ringprof %s: %s: %s\n", cmd, path.c_str(), w.c_str());
+    std::fprintf(stderr, "ringprof %s: %s: %s\n", cmd, EscapeIfNotPrintable(path).c_str(),
+                 w.c_str());
   }
   return *std::move(profile);
 }
