@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "base/atomic_file.h"
 #include "cli/commands.h"
 #include "cli/profile_input.h"
 #include "report/diff.h"
@@ -23,7 +24,9 @@ constexpr char kUsage[] =
     "by the change of each frame's self share of the metric (each recording normalised\n"
     "to its own total): red grew, blue shrank, saturation by the size of the change.\n"
     "Frames only in BASE are not drawn; the subtitle counts them. See docs/REPORTS.md.\n\n"
-    "  -o, --output OUT   file to write; '-' or none: standard output\n"
+    "  -o, --output OUT   file to write; '-' or none: standard output. A file is\n"
+    "                     replaced whole or not at all (written next to it, then\n"
+    "                     renamed), mode 0644 less the umask\n"
     "      --metric M     sample type to compare, present in both (default: NEW's\n"
     "                     default sample type)\n"
     "      --folded       write 'stack BASE NEW' lines (raw self values) instead of SVG\n"
@@ -84,9 +87,8 @@ int RunDiff(int argc, char** argv) {
   if (!text.ok())
     return FailLine(kCmd, "cannot compare the recordings", std::string(text.status().message()),
                     "pick a --metric both recordings have");
-  if (absl::Status s = report::WriteOutput(output, *text); !s.ok())
-    return FailLine(kCmd, "cannot write the graph", std::string(s.message()),
-                    "check the -o path and free space");
+  if (absl::Status s = WriteOutput(output, *text); !s.ok())
+    return FailLine(kCmd, "cannot write the graph", std::string(s.message()), OutputAdvice(s));
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "base/atomic_file.h"
 #include "cli/commands.h"
 #include "cli/profile_input.h"
 #include "report/flamegraph.h"
@@ -21,7 +22,9 @@ constexpr char kUsage[] =
     "Writes an interactive SVG flame graph (hover, click to zoom, regex search),\n"
     "or folded stacks with --folded. The cache-miss flame graph is\n"
     "  ringprof flamegraph --metric cycles --color-by cache-misses/instructions\n\n"
-    "  -o, --output OUT   file to write; '-' or none: standard output\n"
+    "  -o, --output OUT   file to write; '-' or none: standard output. A file is\n"
+    "                     replaced whole or not at all (written next to it, then\n"
+    "                     renamed), mode 0644 less the umask\n"
     "      --folded       write folded stacks ('a;b;c COUNT') instead of SVG\n"
     "      --title T      graph title (default \"Flame Graph\")\n"
     "      --width W      image width in pixels (default 1200)\n"
@@ -80,9 +83,8 @@ int RunFlamegraph(int argc, char** argv) {
   if (!text.ok())
     return FailLine(kCmd, "cannot draw the graph", std::string(text.status().message()),
                     "pick listed sample types for --metric and --color-by");
-  if (absl::Status s = report::WriteOutput(output, *text); !s.ok())
-    return FailLine(kCmd, "cannot write the graph", std::string(s.message()),
-                    "check the -o path and free space");
+  if (absl::Status s = WriteOutput(output, *text); !s.ok())
+    return FailLine(kCmd, "cannot write the graph", std::string(s.message()), OutputAdvice(s));
   return 0;
 }
 

@@ -1,10 +1,12 @@
 // `ringprof pprof`: exports a recording as gzipped pprof profile.proto.
-// Logic lives in report/ (LoadProfile) and formats/pprof.h (WritePprof).
+// Logic lives in report/ (LoadProfile) and formats/pprof.h (WritePprof,
+// which writes through base/atomic_file.h).
 #include <getopt.h>
 
 #include <cstdio>
 #include <string>
 
+#include "base/atomic_file.h"
 #include "cli/commands.h"
 #include "cli/profile_input.h"
 #include "formats/pprof.h"
@@ -18,7 +20,10 @@ constexpr char kUsage[] =
     "                      [--comm NAME]\n\n"
     "Exports a recording as a gzipped pprof profile (go tool pprof, Pyroscope,\n"
     "Parca, Perfetto, speedscope), one value column per event and counter.\n\n"
-    "  -o, --output OUT   profile to write (default ringprof.pb.gz)\n";
+    "  -o, --output OUT   profile to write (default ringprof.pb.gz); '-': standard\n"
+    "                     output, unless it is a terminal. A file is replaced whole or\n"
+    "                     not at all (written next to it, then renamed), mode 0600\n"
+    "                     less the umask: profiles hold raw kernel addresses\n";
 
 }  // namespace
 
@@ -47,11 +52,13 @@ int RunPprof(int argc, char** argv) {
   if (std::string error; !in.TakePositional(argc, argv, optind, &error))
     return FailLine(kCmd, "bad arguments", error, "see 'ringprof pprof --help'");
 
+  // Before the (slow) load: a gzipped profile is not for a terminal.
+  if (absl::Status s = CheckOutputTarget(output, formats::kPprofOutput); !s.ok())
+    return FailLine(kCmd, "will not write the profile", std::string(s.message()), OutputAdvice(s));
   std::optional<formats::Profile> profile = in.Load(kCmd);
   if (!profile) return 1;
   if (absl::Status s = formats::WritePprof(*profile, output); !s.ok())
-    return FailLine(kCmd, "cannot write the profile", std::string(s.message()),
-                    "check the -o path and free space");
+    return FailLine(kCmd, "cannot write the profile", std::string(s.message()), OutputAdvice(s));
   return 0;
 }
 

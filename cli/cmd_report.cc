@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "base/atomic_file.h"
 #include "cli/commands.h"
 #include "cli/profile_input.h"
 #include "report/table.h"
@@ -74,7 +75,7 @@ int RunReport(int argc, char** argv) {
   if (!text.ok())
     return FailLine(kCmd, "cannot sort the table", std::string(text.status().message()),
                     "pick one of the listed --sort columns");
-  if (absl::Status s = report::WriteOutput("-", *text); !s.ok())
+  if (absl::Status s = WriteOutput(kStandardOutputPath, *text); !s.ok())
     return FailLine(kCmd, "cannot print the report", std::string(s.message()),
                     "check where standard output goes");
   return 0;

@@ -9,6 +9,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/escape.h"
 #include "formats/recording.h"
 
 namespace ringprof::cli {
@@ -28,8 +29,24 @@ const char kProfileFilterHelp[] = RINGPROF_PROFILE_FILTER_HELP;
 
 int FailLine(const char* cmd, const std::string& what, const std::string& why,
              const std::string& todo) {
-  std::fprintf(stderr, "ringprof %s: %s: %s; %s\n", cmd, what.c_str(), why.c_str(), todo.c_str());
+  std::fprintf(stderr, "ringprof %s: %s: %s; %s\n", cmd, EscapeIfNotPrintable(what).c_str(),
+               EscapeIfNotPrintable(why).c_str(), EscapeIfNotPrintable(todo).c_str());
   return 1;
+}
+
+std::string OutputAdvice(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kFailedPrecondition:
+      return "redirect standard output to a file or pass -o FILE";
+    case absl::StatusCode::kResourceExhausted:
+      return "free space or choose another path with -o";
+    case absl::StatusCode::kNotFound:
+      return "create the directory or choose another path with -o";
+    case absl::StatusCode::kPermissionDenied:
+      return "choose a writable path with -o";
+    default:
+      return "check the -o path";
+  }
 }
 
 bool HandleGraphOption(int c, const char* arg, report::FlameGraphOptions* graph,
@@ -122,8 +139,8 @@ void NoteEmptyFilter(const char* cmd, const std::string& path, const report::Bui
   std::string have;
   for (size_t i = 0; i < top.size() && i < 5; ++i) {
     const uint32_t pid = top[i].second;
-    absl::StrAppend(&have, i ? ", " : "", pid, comm.count(pid) ? " (" + comm[pid] + ")" : "", ": ",
-                    top[i].first);
+    absl::StrAppend(&have, i ? ", " : "", pid,
+                    comm.count(pid) ? " (" + EscapeText(comm[pid]) + ")" : "", ": ", top[i].first);
   }
   if (top.size() > 5) absl::StrAppend(&have, ", ...");
   std::string filter;
@@ -149,7 +166,8 @@ std::optional<formats::Profile> ProfileInput::LoadPath(const char* cmd, const st
     return std::nullopt;
   }
   if (std::string w = report::DamageWarning(profile->damage); !w.empty()) {
-    std::fprintf(stderr, "ringprof %s: %s: %s\n", cmd, path.c_str(), w.c_str());
+    std::fprintf(stderr, "ringprof %s: %s: %s\n", cmd, EscapeIfNotPrintable(path).c_str(),
+                 w.c_str());
   }
   if (print_warnings) {
     for (const std::string& w : profile->warnings) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/status.h"
 #include "formats/profile.h"
 #include "report/flamegraph.h"
 #include "report/profile_builder.h"
@@ -59,9 +60,14 @@ extern const char kProfileFilterHelp[];
 bool HandleGraphOption(int c, const char* arg, report::FlameGraphOptions* graph,
                        std::string* error);
 
-// "ringprof <cmd>: <what>: <why>; <todo>" on stderr; returns 1.
+// "ringprof <cmd>: <what>: <why>; <todo>" on stderr; returns 1. Parts that
+// are not printable text (a path with a control byte) are escaped.
 int FailLine(const char* cmd, const std::string& what, const std::string& why,
              const std::string& todo);
+
+// What to do about a failed output (base/atomic_file.h), for FailLine:
+// free space, create the directory, redirect a terminal, ...
+std::string OutputAdvice(const absl::Status& status);
 
 struct ProfileInput {
   std::string input = "ringprof.rpf";  // "-": standard input

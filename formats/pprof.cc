@@ -1,16 +1,14 @@
 #include "formats/pprof.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 #include <zlib.h>
 
-#include <cerrno>
 #include <string_view>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "base/scoped_fd.h"
+#include "base/atomic_file.h"
+#include "base/escape.h"
 #include "base/status_macros.h"
 #include "formats/profile.pb.h"
 
@@ -18,11 +16,23 @@ namespace ringprof::formats {
 namespace {
 
 // Interns strings into the profile's string table; index 0 is "".
+//
+// protobuf requires valid UTF-8 in a string field: it logs an error for
+// each bad one and readers reject the file. Profiles made by
+// report::BuildProfile hold printable text only; any other string is
+// escaped here (base/escape.h), so the table is valid UTF-8 whatever the
+// Profile holds.
 class StringTable {
  public:
   explicit StringTable(pprof::Profile* out) : out_(out) { Intern(""); }
 
-  int64_t Intern(std::string_view s) {
+  int64_t Intern(std::string_view raw) {
+    std::string escaped;
+    std::string_view s = raw;
+    if (!IsPrintableText(raw)) {
+      escaped = EscapeText(raw);
+      s = escaped;
+    }
     if (auto it = index_.find(s); it != index_.end()) return it->second;
     int id = out_->string_table_size();
     out_->add_string_table(std::string(s));
@@ -174,20 +184,9 @@ absl::StatusOr<std::string> EncodePprofGzip(const Profile& profile) {
 }
 
 absl::Status WritePprof(const Profile& profile, const std::string& path) {
+  RETURN_IF_ERROR(CheckOutputTarget(path, kPprofOutput));
   ASSIGN_OR_RETURN(std::string bytes, EncodePprofGzip(profile));
-  ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd.valid()) return LastErrnoStatus(absl::StrCat("cannot create ", path));
-  std::string_view rest = bytes;
-  while (!rest.empty()) {
-    ssize_t n = ::write(fd.get(), rest.data(), rest.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return LastErrnoStatus(absl::StrCat("cannot write ", path));
-    }
-    rest.remove_prefix(static_cast<size_t>(n));
-  }
-  if (::close(fd.Release()) != 0) return LastErrnoStatus(absl::StrCat("cannot close ", path));
-  return absl::OkStatus();
+  return WriteOutput(path, bytes, kPprofOutput);
 }
 
 }  // namespace ringprof::formats

@@ -16,18 +16,28 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/atomic_file.h"
 #include "formats/profile.h"
 
 namespace ringprof::formats {
 
-// Serialized, uncompressed profile.proto bytes.
+// Serialized, uncompressed profile.proto bytes. Every string in the table
+// is valid UTF-8: strings of `profile` that are not printable text are
+// escaped (base/escape.h).
 absl::StatusOr<std::string> EncodePprof(const Profile& profile);
 
 // EncodePprof, gzipped (zlib, gzip header).
 absl::StatusOr<std::string> EncodePprofGzip(const Profile& profile);
 
-// Writes EncodePprofGzip(profile) to `path` (created or truncated). Write
-// failures name the path and keep errno.
+// How pprof files are written: 0600 (before the umask), since a profile
+// holds raw kernel addresses (KASLR offsets) and what ran; never to a
+// terminal, since it is gzipped binary.
+inline constexpr OutputOptions kPprofOutput = {.mode = 0600, .binary = true};
+
+// Writes EncodePprofGzip(profile) to `path` whole or not at all, or to the
+// standard output when `path` is "-" (base/atomic_file.h, kPprofOutput).
+// Failures name the path and keep errno; a terminal on the standard output
+// is refused (FailedPrecondition) before anything is encoded.
 absl::Status WritePprof(const Profile& profile, const std::string& path);
 
 }  // namespace ringprof::formats

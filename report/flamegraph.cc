@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/escape.h"
 #include "base/status_macros.h"
 #include "report/flamegraph_internal.h"
 #include "report/profile_builder.h"
@@ -201,60 +202,31 @@ g.f.match rect { fill: rgb(230,0,230); }
 
 }  // namespace
 
-std::string XmlEscape(std::string_view s) {
+std::string XmlEscape(std::string_view raw) {
+  // XML 1.0 forbids most control characters even as character references,
+  // and bytes that are not UTF-8: escape those first (base/escape.h).
+  const std::string text = EscapeIfNotPrintable(raw);
   std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
+  out.reserve(text.size());
+  for (char c : text) {
     switch (c) {
       case '&':
         out += "&amp;";
-        ++i;
-        continue;
+        break;
       case '<':
         out += "&lt;";
-        ++i;
-        continue;
+        break;
       case '>':
         out += "&gt;";
-        ++i;
-        continue;
+        break;
       case '"':
         out += "&quot;";
-        ++i;
-        continue;
+        break;
       case '\'':
         out += "&apos;";
-        ++i;
-        continue;
-      default:
         break;
-    }
-    if (c < 0x80) {
-      // XML 1.0 forbids most control characters, even escaped.
-      out += (c < 0x20 && c != '\t' && c != '\n' && c != '\r') ? '?' : static_cast<char>(c);
-      ++i;
-      continue;
-    }
-    // Copy one well-formed UTF-8 sequence, or replace the byte with '?'.
-    size_t len = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
-    bool ok = len != 0 && i + len <= s.size();
-    for (size_t k = 1; ok && k < len; ++k)
-      ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-    if (ok && len == 3) {
-      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
-      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);  // overlong, surrogates
-    }
-    if (ok && len == 4) {
-      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
-      ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
-    }
-    if (ok) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      out += '?';
-      ++i;
+      default:
+        out += c;
     }
   }
   return out;
@@ -425,10 +397,15 @@ std::vector<std::pair<std::string, int64_t>> FoldedSelf(const FlameGraph& g, siz
       prefix.resize(ends[it.depth - 1]);
       if (it.depth > 1) prefix += ';';
       const size_t start = prefix.size();
-      prefix += n.name;
+      // Printable text has no newline (a name that is not printable is
+      // escaped); ';' separates frames.
+      if (IsPrintableText(n.name)) {
+        prefix += n.name;
+      } else {
+        AppendEscapedText(n.name, &prefix);
+      }
       for (size_t i = start; i < prefix.size(); ++i) {
         if (prefix[i] == ';') prefix[i] = ':';
-        if (prefix[i] == '\n') prefix[i] = ' ';
       }
       ends.resize(it.depth + 1);
       ends[it.depth] = prefix.size();

@@ -52,7 +52,9 @@ FlameGraph BuildFlameGraph(const formats::Profile& profile);
 absl::StatusOr<size_t> MetricIndex(const formats::Profile& profile, const std::string& metric);
 
 // Folded stacks: "root;...;leaf <value>\n", one line per unique stack with a
-// nonzero value for `metric`, lines sorted.
+// nonzero value for `metric`, lines sorted. ';' inside a name becomes ':',
+// and a name that is not printable text is escaped (base/escape.h), so a
+// newline in a name cannot start a line.
 absl::StatusOr<std::string> FoldedStacks(const formats::Profile& profile,
                                          const std::string& metric);
 
@@ -92,7 +94,9 @@ absl::StatusOr<RatioSpec> ParseRatio(const formats::Profile& profile, const std:
 absl::StatusOr<std::string> RenderFlameGraphSvg(const formats::Profile& profile,
                                                 const FlameGraphOptions& options);
 
-// XML text/attribute escaping (& < > " ').
+// XML text/attribute escaping (& < > " '). Text that is not printable
+// (bytes that are not UTF-8, control characters) is first escaped with
+// EscapeIfNotPrintable (base/escape.h), since XML 1.0 cannot hold it.
 std::string XmlEscape(std::string_view s);
 
 }  // namespace ringprof::report

@@ -42,7 +42,8 @@ std::string GradientColor(double t);
 std::string GradientStops();
 
 // (stack "a;b;c", self value) for every node with a nonzero self value of
-// `metric`, in tree order. ';' inside names becomes ':' and newlines spaces.
+// `metric`, in tree order. ';' inside names becomes ':', and names that are
+// not printable text are escaped (EscapeIfNotPrintable), newlines included.
 std::vector<std::pair<std::string, int64_t>> FoldedSelf(const FlameGraph& g, size_t metric);
 
 // One centred legend row at height y: "name lo [gradient bar] hi", then,

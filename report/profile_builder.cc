@@ -1,10 +1,6 @@
 #include "report/profile_builder.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <tuple>
 #include <utility>
 
@@ -13,7 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "base/scoped_fd.h"
+#include "base/escape.h"
 #include "base/status_macros.h"
 #include "report/counter_bursts.h"
 #include "report/table.h"
@@ -138,7 +134,9 @@ class ProfileBuilder {
     }
   }
 
-  void AddSampleType(std::string type, std::string unit) {
+  void AddSampleType(std::string_view raw_type, std::string_view raw_unit) {
+    const std::string type = EscapeText(raw_type);
+    std::string unit = EscapeText(raw_unit);
     std::string name = type;
     for (int n = 2; !type_names_.insert(name).second; ++n) name = absl::StrCat(type, "#", n);
     profile_.sample_types.push_back({std::move(name), unit.empty() ? "count" : std::move(unit)});
@@ -191,7 +189,13 @@ class ProfileBuilder {
     }
   }
 
-  uint64_t InternFunction(std::string name, std::string system_name, std::string file) {
+  // Takes raw names (from the symbolizer, or made from raw paths) and
+  // escapes them: the one place function names enter the profile.
+  uint64_t InternFunction(std::string_view raw_name, std::string_view raw_system_name,
+                          std::string_view raw_file) {
+    std::string name = EscapeText(raw_name);
+    std::string system_name = EscapeText(raw_system_name);
+    std::string file = EscapeText(raw_file);
     auto key = std::make_tuple(name, system_name, file);
     auto [it, inserted] = function_ids_.try_emplace(key, profile_.functions.size() + 1);
     if (inserted) {
@@ -354,7 +358,7 @@ class ProfileBuilder {
       pm.memory_start = m.start;
       pm.memory_limit = m.end;
       pm.file_offset = m.pgoff;
-      pm.filename = m.path;
+      pm.filename = EscapeText(m.path);
       pm.build_id = absl::BytesToHexString(m.build_id);
       ApplyFlags(pm);
       profile_.mappings.push_back(std::move(pm));
@@ -437,7 +441,7 @@ class ProfileBuilder {
       }
       out.labels.push_back({"pid", "", static_cast<int64_t>(s->pid), true});
       out.labels.push_back({"tid", "", static_cast<int64_t>(s->tid), true});
-      if (comm != nullptr) out.labels.push_back({"comm", *comm, 0, false});
+      if (comm != nullptr) out.labels.push_back({"comm", EscapeText(*comm), 0, false});
       profile_.samples.push_back(std::move(out));
     }
   }
@@ -455,15 +459,18 @@ class ProfileBuilder {
            period * 10 <= per_sample;) {
         period *= 10;
       }
-      profile_.warnings.push_back(CounterBurstWarning(b, rec_.counters[b.counter].name, period));
+      profile_.warnings.push_back(
+          CounterBurstWarning(b, EscapeText(rec_.counters[b.counter].name), period));
     }
   }
 
   void SetSummary() {
-    for (const formats::EventDesc& e : rec_.events) profile_.event_names.push_back(e.name);
+    for (const formats::EventDesc& e : rec_.events)
+      profile_.event_names.push_back(EscapeText(e.name));
     profile_.sample_count = selected_.size();
     profile_.loss = rec_.loss;
     profile_.damage = rec_.damage;
+    for (std::string& m : profile_.damage.messages) m = EscapeText(m);
     if (rec_.end_time_ns > rec_.start_time_ns) {
       profile_.duration_nanos = static_cast<int64_t>(rec_.end_time_ns - rec_.start_time_ns);
     } else if (!selected_.empty()) {
@@ -473,7 +480,7 @@ class ProfileBuilder {
       profile_.duration_nanos = static_cast<int64_t>(hi->first->time_ns - lo->first->time_ns);
     }
     std::vector<std::string> counter_names;
-    for (const formats::EventDesc& c : rec_.counters) counter_names.push_back(c.name);
+    for (const formats::EventDesc& c : rec_.counters) counter_names.push_back(EscapeText(c.name));
     AddCounterBurstWarnings();
     auto& c = profile_.comments;
     for (const std::string& w : profile_.warnings) c.push_back(absl::StrCat("warning: ", w));
@@ -485,10 +492,10 @@ class ProfileBuilder {
       c.push_back(absl::StrCat("counter ", profile_.counter_types[i], ": ",
                                CounterScalingText(rec_.counter_scaling[i])));
     if (auto it = rec_.meta.find("command"); it != rec_.meta.end())
-      c.push_back(absl::StrCat("command: ", it->second));
+      c.push_back(absl::StrCat("command: ", EscapeText(it->second)));
     if (options_.pid != 0 || !options_.comm.empty())
-      c.push_back(absl::StrCat("filter: pid=", options_.pid, " comm=", options_.comm, " (",
-                               rec_.samples.size() - selected_.size(), " samples left out)"));
+      c.push_back(absl::StrCat("filter: pid=", options_.pid, " comm=", EscapeText(options_.comm),
+                               " (", rec_.samples.size() - selected_.size(), " samples left out)"));
     const formats::LossStats& l = rec_.loss;
     c.push_back(absl::StrCat(
         "lost: samples=", l.lost_samples, " side-band-records=", l.lost_perf_records,
@@ -507,7 +514,8 @@ class ProfileBuilder {
           " without-table=", l.unwind_binaries_without_table));
     }
     if (!kernel_symbols_error_.empty())
-      c.push_back(absl::StrCat("kernel frames not symbolized: ", kernel_symbols_error_));
+      c.push_back(
+          absl::StrCat("kernel frames not symbolized: ", EscapeText(kernel_symbols_error_)));
     // Files that were missing, refused (not ELF, truncated) or whose DWARF
     // is undecodable, with the addresses of this profile each one cost
     // (the Symbolizer may have served earlier profiles too).
@@ -516,12 +524,13 @@ class ProfileBuilder {
     for (size_t i = 0; i < all.size(); ++i) {
       const uint64_t before = i < problem_base_.size() ? problem_base_[i] : 0;
       if (all[i].addresses == before) continue;
-      problems.push_back(absl::StrCat("symbolizer: ", all[i].status.message(), " (",
-                                      all[i].addresses - before, " addresses)"));
+      problems.push_back(
+          absl::StrCat("symbolizer: ", EscapeText(std::string(all[i].status.message())), " (",
+                       all[i].addresses - before, " addresses)"));
     }
     std::sort(problems.begin(), problems.end());  // files are met in hash order
     for (std::string& p : problems) c.push_back(std::move(p));
-    for (const std::string& m : rec_.damage.messages)
+    for (const std::string& m : profile_.damage.messages)
       c.push_back(absl::StrCat("recording is damaged: ", m));
   }
 
@@ -581,29 +590,6 @@ std::string DamageWarning(const formats::Damage& d) {
   if (what.empty() && !d.messages.empty()) what.push_back(d.messages.front());
   return absl::StrCat("recording is damaged: ", absl::StrJoin(what, ", "),
                       "; showing what was readable");
-}
-
-absl::Status WriteOutput(const std::string& path, std::string_view data) {
-  const bool to_stdout = path == "-";
-  ScopedFd owned;
-  int fd = STDOUT_FILENO;
-  if (!to_stdout) {
-    owned.Reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!owned.valid()) return LastErrnoStatus(absl::StrCat("cannot create ", path));
-    fd = owned.get();
-  }
-  const std::string name = to_stdout ? std::string("standard output") : path;
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return LastErrnoStatus(absl::StrCat("cannot write ", name));
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  if (!to_stdout && ::close(owned.Release()) != 0)
-    return LastErrnoStatus(absl::StrCat("cannot close ", path));
-  return absl::OkStatus();
 }
 
 }  // namespace ringprof::report

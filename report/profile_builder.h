@@ -25,12 +25,20 @@
 // counts it. A file that is missing, refused (not ELF, truncated: see
 // symbolizer/elf_layout.h) or whose DWARF is undecodable also gets one
 // comment, "symbolizer: <why> (N addresses)", from Symbolizer::problems().
+//
+// Every display string enters the profile here, escaped once with
+// EscapeText (base/escape.h): mapping file names, function, system and
+// source file names, comm labels, sample type names, and the comments and
+// damage messages made from the recording. The profile therefore holds only
+// printable UTF-8 (a Latin-1 path, the bytes 'c' 'a' 'f' 0xE9, shows as
+// the text caf\xe9), which pprof, XML, folded stacks and terminals all
+// take. Raw paths stay in the Recording and are what the symbolizer opens.
+// Filters (--comm) compare the raw comm.
 #ifndef RINGPROF_REPORT_PROFILE_BUILDER_H_
 #define RINGPROF_REPORT_PROFILE_BUILDER_H_
 
 #include <cstdint>
 #include <string>
-#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "formats/profile.h"
@@ -65,10 +73,6 @@ absl::StatusOr<formats::Profile> LoadProfile(
 // One line for stderr when the recording is damaged, "" when it is intact:
 // "recording is damaged: <what>; showing what was readable".
 std::string DamageWarning(const formats::Damage& damage);
-
-// Writes `data` to `path`, or to stdout when path is "-". Errors name the
-// path and keep errno.
-absl::Status WriteOutput(const std::string& path, std::string_view data);
 
 // True when the location's mapping is the kernel's (by name).
 bool IsKernelMapping(const formats::ProfileMapping& mapping);

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/escape.h"
 #include "base/status_macros.h"
 
 namespace ringprof::report {
@@ -447,8 +448,10 @@ absl::StatusOr<std::string> FormatReport(const formats::Profile& profile,
     std::vector<std::string> sub;
   };
   std::vector<Group> groups;
+  // Names are printable when the profile came from BuildProfile; escape
+  // whatever else reaches the terminal (base/escape.h).
   for (const formats::ValueType& t : table.value_types)
-    groups.push_back({t.type, {"self", "self%", "total", "total%"}});
+    groups.push_back({EscapeIfNotPrintable(t.type), {"self", "self%", "total", "total%"}});
   for (const DerivedColumn& c : table.derived) groups.push_back({c.name, {"self", "total"}});
 
   bool marked = false;
@@ -514,7 +517,7 @@ absl::StatusOr<std::string> FormatReport(const formats::Profile& profile,
     absl::StrAppend(&out, Sv(name), "\n");
   };
   row(sub_header, "Function");
-  for (size_t i = 0; i < n; ++i) row(cells[i], table.rows[i].name);
+  for (size_t i = 0; i < n; ++i) row(cells[i], EscapeIfNotPrintable(table.rows[i].name));
   if (n < table.rows.size())
     absl::StrAppend(&out, "(", table.rows.size() - n, " more functions; --limit 0 shows all)\n");
   if (marked) {

@@ -39,9 +39,11 @@ TEST(FlameGraphTest, TreeValuesAreInclusive) {
 
 TEST(XmlEscapeTest, EscapesMarkupAndBadBytes) {
   EXPECT_EQ(XmlEscape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
-  EXPECT_EQ(XmlEscape("x\x01y"), "x?y");
+  // Bytes XML cannot hold are escaped (base/escape.h), not dropped.
+  EXPECT_EQ(XmlEscape("x\x01y"), "x\\x01y");
   EXPECT_EQ(XmlEscape("caf\xc3\xa9"), "caf\xc3\xa9");
-  EXPECT_EQ(XmlEscape("bad\xff\xc3"), "bad??");
+  EXPECT_EQ(XmlEscape("bad\xff\xc3"), "bad\\xff\\xc3");
+  EXPECT_EQ(XmlEscape("a\\b"), "a\\b");  // printable text keeps its backslash
 }
 
 formats::Profile NastyProfile() {
