@@ -187,6 +187,9 @@ class Session {
   }
   void ResolvePending();
   absl::Status Flush(bool force);
+  // Brings loss_ up to date with the BPF program's and the unwinder's
+  // counts; returns the program's statistics.
+  absl::StatusOr<BpfSamplerStats> RefreshLoss();
 
   const RecordOptions& opt_;
   std::vector<EventSpec> specs_;  // -e, in order: Sample::event_index indexes it
@@ -218,6 +221,7 @@ class Session {
   std::vector<formats::Sample> ready_;
   std::vector<pid_t> pids_;  // -p, as process ids
   formats::LossStats loss_;
+  std::optional<formats::LossStats> stats_written_;  // the last STATS chunk written
   uint64_t last_flush_ns_ = 0;
   uint64_t samples_written_ = 0;
   absl::Status record_error_;
@@ -623,6 +627,22 @@ void Session::ResolvePending() {
   pending_bytes_.clear();
 }
 
+absl::StatusOr<BpfSamplerStats> Session::RefreshLoss() {
+  absl::StatusOr<BpfSamplerStats> st = sampler_->ReadStats();
+  if (st.ok()) loss_.lost_samples = st->lost;
+  if (unwind_) {
+    const UnwindTableStats& u = unwind_->stats();
+    loss_.unwind_tables_loaded = u.tables_loaded;
+    loss_.unwind_tables_evicted = u.tables_evicted;
+    loss_.unwind_rows_evicted = u.rows_evicted;
+    loss_.unwind_binaries_without_table = u.binaries_without_table;
+    loss_.unwind_tables_too_big = u.tables_too_big;
+  }
+  loss_.bad_ring_records = 0;
+  for (uint64_t n : bad_ring_records_) loss_.bad_ring_records += n;
+  return st;
+}
+
 absl::Status Session::Flush(bool force) {
   uint64_t now = MonotonicNs();
   if (!force && now - last_flush_ns_ < kFlushNs && ready_.size() < kFlushSamples) {
@@ -640,6 +660,14 @@ absl::Status Session::Flush(bool force) {
     RETURN_IF_ERROR(writer_->WriteSamples(ready_));
     samples_written_ += ready_.size();
     ready_.clear();
+  }
+  // What was lost so far, each time it changes: a recorder that is killed
+  // still says what it lost up to its last flush (the reader keeps the
+  // last STATS chunk).
+  (void)RefreshLoss();
+  if (!stats_written_ || !(loss_ == *stats_written_)) {
+    RETURN_IF_ERROR(writer_->WriteStats(loss_));
+    stats_written_ = loss_;
   }
   return absl::OkStatus();
 }
@@ -968,18 +996,8 @@ absl::StatusOr<RecordSummary> Session::Finish() {
   ResolvePending();
   const uint64_t end_ns = MonotonicNs();
 
-  absl::StatusOr<BpfSamplerStats> st = sampler_->ReadStats();
-  if (st.ok()) loss_.lost_samples = st->lost;
-  if (unwind_) {
-    const UnwindTableStats& u = unwind_->stats();
-    loss_.unwind_tables_loaded = u.tables_loaded;
-    loss_.unwind_tables_evicted = u.tables_evicted;
-    loss_.unwind_rows_evicted = u.rows_evicted;
-    loss_.unwind_binaries_without_table = u.binaries_without_table;
-    loss_.unwind_tables_too_big = u.tables_too_big;
-  }
-  loss_.bad_ring_records = 0;
-  for (uint64_t n : bad_ring_records_) loss_.bad_ring_records += n;
+  absl::StatusOr<BpfSamplerStats> st = RefreshLoss();
+  stats_written_ = loss_;  // the writer's Finish writes the final STATS
   if (!record_error_.ok()) {
     // Keep what was recorded: flush and finish, then report the error.
     (void)Flush(true);

@@ -98,6 +98,14 @@ struct Profile {
   std::vector<CounterScaling> counter_scaling;
   uint64_t sample_count = 0;  // raw samples in the recording
   LossStats loss;
+  // False when the recording had no META chunk (Recording::meta_present):
+  // event names and the start time are not known, so neither is the
+  // duration (duration_nanos is then the span of the samples at best).
+  bool events_known = true;
+  bool duration_known = true;
+  // False when the recording had no STATS chunk (Recording::stats_present):
+  // `loss` holds zeros that nobody counted.
+  bool loss_known = true;
   Damage damage;
   uint64_t unsymbolized_frames = 0;  // frames shown as binary+offset
   UnwindSummary unwind;

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -26,7 +27,14 @@ constexpr uint32_t kFileHeaderSize = 24;
 constexpr uint32_t kIncompatibleFlagsMask = 0xffff0000u;
 
 constexpr char kChunkMarker[4] = {'R', 'P', 'C', 'K'};
-constexpr size_t kChunkHeaderSize = 20;
+// Version 1 chunk header: marker, type, flags, payload size, payload crc,
+// header crc. Version 2 puts a u32 sequence number after the flags.
+constexpr size_t kChunkHeaderSizeV1 = 20;
+constexpr size_t kChunkHeaderSizeV2 = 24;
+
+size_t ChunkHeaderSize(uint32_t version) {
+  return version >= 2 ? kChunkHeaderSizeV2 : kChunkHeaderSizeV1;
+}
 
 enum ChunkType : uint16_t {
   kChunkMeta = 1,
@@ -38,6 +46,45 @@ enum ChunkType : uint16_t {
   kChunkEnd = 7,
   kChunkCounterScaling = 8,
   kChunkImage = 9,
+};
+
+// Field ids of the version 2 STATS payload: (id, value) varint pairs.
+// Ids are never reused; readers skip ids they do not know.
+enum StatsField : uint32_t {
+  kStatLostSamples = 1,
+  kStatLostPerfRecords = 2,
+  kStatThrottleEvents = 3,
+  kStatKernelTruncated = 4,
+  kStatUserTruncated = 5,
+  kStatUserStackFailed = 6,
+  kStatUnmappedUserFrames = 7,
+  kStatUnwindTablesLoaded = 8,
+  kStatUnwindTablesEvicted = 9,
+  kStatUnwindRowsEvicted = 10,
+  kStatUnwindBinariesWithoutTable = 11,
+  kStatUnwindTablesTooBig = 12,
+  kStatBadRingRecords = 13,
+};
+
+// Where each STATS field lives in LossStats, for the writer and the reader.
+struct StatsFieldRef {
+  StatsField id;
+  uint64_t LossStats::*field;
+};
+constexpr StatsFieldRef kStatsFields[] = {
+    {kStatLostSamples, &LossStats::lost_samples},
+    {kStatLostPerfRecords, &LossStats::lost_perf_records},
+    {kStatThrottleEvents, &LossStats::throttle_events},
+    {kStatKernelTruncated, &LossStats::kernel_truncated},
+    {kStatUserTruncated, &LossStats::user_truncated},
+    {kStatUserStackFailed, &LossStats::user_stack_failed},
+    {kStatUnmappedUserFrames, &LossStats::unmapped_user_frames},
+    {kStatUnwindTablesLoaded, &LossStats::unwind_tables_loaded},
+    {kStatUnwindTablesEvicted, &LossStats::unwind_tables_evicted},
+    {kStatUnwindRowsEvicted, &LossStats::unwind_rows_evicted},
+    {kStatUnwindBinariesWithoutTable, &LossStats::unwind_binaries_without_table},
+    {kStatUnwindTablesTooBig, &LossStats::unwind_tables_too_big},
+    {kStatBadRingRecords, &LossStats::bad_ring_records},
 };
 
 // KALLSYMS text is compressed in pieces so that no chunk nears the limit,
@@ -500,7 +547,8 @@ bool DecodeKallsyms(Decoder& d, std::string& out) {
   return true;
 }
 
-bool DecodeStats(Decoder& d, LossStats& s) {
+// Version 1: fields by position.
+bool DecodeStatsV1(Decoder& d, LossStats& s) {
   return d.Varint(s.lost_samples) && d.Varint(s.lost_perf_records) && d.Varint(s.throttle_events) &&
          d.Varint(s.kernel_truncated) && d.Varint(s.user_truncated) &&
          d.Varint(s.user_stack_failed) && d.Varint(s.unmapped_user_frames) &&
@@ -509,6 +557,19 @@ bool DecodeStats(Decoder& d, LossStats& s) {
           (d.Varint(s.unwind_tables_loaded) && d.Varint(s.unwind_tables_evicted) &&
            d.Varint(s.unwind_rows_evicted) && d.Varint(s.unwind_binaries_without_table) &&
            d.Varint(s.unwind_tables_too_big)));
+}
+
+// Version 2: (field id, value) pairs up to the end of the payload; unknown
+// ids are skipped, a repeated id keeps its last value.
+bool DecodeStatsV2(Decoder& d, LossStats& s) {
+  while (d.remaining() != 0) {
+    uint64_t id = 0, value = 0;
+    if (!d.Varint(id) || !d.Varint(value)) return false;
+    for (const StatsFieldRef& f : kStatsFields) {
+      if (f.id == id) s.*f.field = value;
+    }
+  }
+  return true;
 }
 
 bool DecodeCounterScaling(Decoder& d, std::vector<CounterScaling>& out) {
@@ -527,16 +588,19 @@ bool DecodeCounterScaling(Decoder& d, std::vector<CounterScaling>& out) {
 struct ChunkHeader {
   uint16_t type = 0;
   uint16_t flags = 0;
+  uint32_t seq = 0;  // version 2 only
   uint32_t payload_size = 0;
   uint32_t payload_crc = 0;
 };
 
 enum class HeaderCheck { kValid, kShort, kBad };
 
-HeaderCheck CheckChunkHeader(std::string_view bytes, size_t pos, ChunkHeader& h, std::string* why) {
+HeaderCheck CheckChunkHeader(std::string_view bytes, size_t pos, uint32_t version, ChunkHeader& h,
+                             std::string* why) {
   const size_t left = bytes.size() - pos;
   const char* p = bytes.data() + pos;
-  if (left < kChunkHeaderSize) {
+  const size_t header_size = ChunkHeaderSize(version);
+  if (left < header_size) {
     // A file cut inside a chunk header: the marker (or a prefix of it) is
     // still there.
     if (std::memcmp(p, kChunkMarker, std::min(left, sizeof(kChunkMarker))) == 0) {
@@ -549,8 +613,10 @@ HeaderCheck CheckChunkHeader(std::string_view bytes, size_t pos, ChunkHeader& h,
     if (why) *why = "no chunk marker";
     return HeaderCheck::kBad;
   }
-  const uint32_t stored_crc = GetU32(p + 16);
-  const uint32_t crc = Crc32(std::string_view(p, 16));
+  // The header checksum covers the header before it.
+  const size_t crc_at = header_size - 4;
+  const uint32_t stored_crc = GetU32(p + crc_at);
+  const uint32_t crc = Crc32(std::string_view(p, crc_at));
   if (stored_crc != crc) {
     if (why)
       *why =
@@ -559,8 +625,10 @@ HeaderCheck CheckChunkHeader(std::string_view bytes, size_t pos, ChunkHeader& h,
   }
   h.type = GetU16(p + 4);
   h.flags = GetU16(p + 6);
-  h.payload_size = GetU32(p + 8);
-  h.payload_crc = GetU32(p + 12);
+  const size_t size_at = version >= 2 ? 12 : 8;
+  h.seq = version >= 2 ? GetU32(p + 8) : 0;
+  h.payload_size = GetU32(p + size_at);
+  h.payload_crc = GetU32(p + size_at + 4);
   if (h.type == 0) {
     if (why) *why = "chunk type 0 is reserved";
     return HeaderCheck::kBad;
@@ -574,12 +642,12 @@ HeaderCheck CheckChunkHeader(std::string_view bytes, size_t pos, ChunkHeader& h,
 
 // The next position after `from` where a valid chunk header (or a chunk
 // header cut by the end of the file) starts; bytes.size() if none.
-size_t FindNextChunk(std::string_view bytes, size_t from) {
+size_t FindNextChunk(std::string_view bytes, size_t from, uint32_t version) {
   ChunkHeader h;
   while (from < bytes.size()) {
     const size_t hit = bytes.find(std::string_view(kChunkMarker, sizeof(kChunkMarker)), from);
     if (hit == std::string_view::npos) break;
-    if (CheckChunkHeader(bytes, hit, h, nullptr) != HeaderCheck::kBad) return hit;
+    if (CheckChunkHeader(bytes, hit, version, h, nullptr) != HeaderCheck::kBad) return hit;
     from = hit + 1;
   }
   // A marker prefix at the very end is a chunk cut inside its marker.
@@ -591,10 +659,50 @@ size_t FindNextChunk(std::string_view bytes, size_t from) {
   return bytes.size();
 }
 
-// Applies one checksummed chunk to the recording. Returns false (and the
-// reason) if its payload does not decode; nothing of it is kept then.
-bool ApplyChunk(const ChunkHeader& h, std::string_view payload, uint64_t payload_offset,
-                Recording& rec, bool& saw_end, std::string& why) {
+// The END chunk: the end time and, since version 2, how many chunks of
+// each type the writer wrote before it.
+struct EndChunk {
+  uint64_t end_time_ns = 0;
+  std::map<uint16_t, uint64_t> counts;
+};
+
+bool DecodeEnd(Decoder& d, uint32_t version, EndChunk& out) {
+  if (!d.Varint(out.end_time_ns)) return false;
+  if (version < 2) return true;  // trailing bytes are fields of a later minor revision
+  uint64_t n = 0;
+  if (!d.Count(n, 2, "END chunk count")) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t type = 0, count = 0;
+    if (!d.Varint(type) || !d.Varint(count)) return false;
+    if (type == 0 || type > UINT16_MAX) return d.Fail(absl::StrCat("END counts chunk type ", type));
+    if (!out.counts.emplace(static_cast<uint16_t>(type), count).second) {
+      return d.Fail(absl::StrCat("END counts chunk type ",
+                                 ChunkTypeName(static_cast<uint16_t>(type)), " twice"));
+    }
+  }
+  return true;  // trailing bytes are fields of a later minor revision
+}
+
+// What the reader has taken from the chunks so far, beyond the Recording.
+struct ReadState {
+  uint32_t version = 0;
+  bool saw_end = false;
+  uint64_t end_order = 0;  // of the END chunk kept
+  uint32_t end_seq = 0;
+  std::map<uint16_t, uint64_t> end_counts;
+  uint64_t stats_order = 0;  // of the STATS chunk kept (rec.stats_present says whether one is)
+  // Chunks of each type that were read: applied (known types) or skipped
+  // with valid checksums (unknown types). Repeats and bad chunks are not.
+  std::map<uint16_t, uint64_t> read_counts;
+};
+
+// Applies one checksummed chunk to the recording. `order` is the chunk's
+// sequence number (version 2) or its index in the file (version 1): of
+// several STATS or END chunks, the one with the highest order is kept.
+// Returns false (and the reason) if its payload does not decode; nothing of
+// it is kept then.
+bool ApplyChunk(const ChunkHeader& h, uint64_t order, std::string_view payload,
+                uint64_t payload_offset, Recording& rec, ReadState& state, std::string& why) {
   Decoder d(payload, payload_offset);
   bool ok = true;
   switch (h.type) {
@@ -606,6 +714,7 @@ bool ApplyChunk(const ChunkHeader& h, std::string_view payload, uint64_t payload
         rec.events = std::move(meta.events);
         rec.counters = std::move(meta.counters);
         rec.start_time_ns = meta.start_time_ns;
+        rec.meta_present = true;
       }
       break;
     }
@@ -630,8 +739,12 @@ bool ApplyChunk(const ChunkHeader& h, std::string_view payload, uint64_t payload
     }
     case kChunkStats: {
       LossStats s;
-      ok = DecodeStats(d, s);
-      if (ok) rec.loss = s;
+      ok = state.version >= 2 ? DecodeStatsV2(d, s) : DecodeStatsV1(d, s);
+      if (ok && (!rec.stats_present || order >= state.stats_order)) {
+        rec.loss = s;
+        rec.stats_present = true;
+        state.stats_order = order;
+      }
       break;
     }
     case kChunkCounterScaling:
@@ -646,23 +759,145 @@ bool ApplyChunk(const ChunkHeader& h, std::string_view payload, uint64_t payload
       break;
     }
     case kChunkEnd: {
-      uint64_t end_time = 0;
-      ok = d.Varint(end_time);
-      if (ok) {
-        rec.end_time_ns = end_time;
-        saw_end = true;
+      EndChunk end;
+      ok = DecodeEnd(d, state.version, end);
+      if (ok && (!state.saw_end || order >= state.end_order)) {
+        rec.end_time_ns = end.end_time_ns;
+        state.saw_end = true;
+        state.end_order = order;
+        state.end_seq = h.seq;
+        state.end_counts = std::move(end.counts);
       }
       break;
     }
     default:
       break;  // a chunk type of a later revision: skipped
   }
-  if (!ok) why = d.error();
+  if (!ok) {
+    why = d.error();
+  } else {
+    state.read_counts[h.type]++;
+  }
   return ok;
 }
 
+std::string Plural(uint64_t n, absl::string_view one, absl::string_view many) {
+  return absl::StrCat(n, " ", n == 1 ? one : many);
+}
+
+// Checks the sequence numbers of a version 2 file: each chunk header
+// carries one (0, 1, 2, ... in write order), so a chunk that was removed
+// leaves a gap, one copied twice repeats a number, and chunks moved around
+// come out of order, even though every checksum is right.
+class SequenceCheck {
+ public:
+  // Registers a chunk with a valid header. Returns false when its number was
+  // seen before: the chunk is a duplicate and must not be applied.
+  bool Admit(const ChunkHeader& h, size_t offset, Damage& damage) {
+    auto [it, inserted] = seen_.try_emplace(h.seq, Seen{offset, h.type});
+    if (!inserted) {
+      damage.duplicate_chunks++;
+      damage.messages.push_back(absl::StrCat("chunk ", ChunkTypeName(h.type), " at offset ", offset,
+                                             " repeats sequence number ", h.seq, " of the ",
+                                             ChunkTypeName(it->second.type), " chunk at offset ",
+                                             it->second.offset, ": a duplicate, not applied"));
+      return false;
+    }
+    if (any_ && h.seq < max_seq_) {
+      damage.out_of_order_chunks++;
+      damage.messages.push_back(absl::StrCat("chunk ", ChunkTypeName(h.type), " at offset ", offset,
+                                             " has sequence number ", h.seq, ", lower than ",
+                                             max_seq_, " of the chunk at offset ", max_offset_,
+                                             " before it: chunks out of order"));
+    }
+    if (!any_ || h.seq > max_seq_) {
+      max_seq_ = h.seq;
+      max_offset_ = offset;
+    }
+    any_ = true;
+    return true;
+  }
+
+  // After the last chunk: the gaps in the numbering, chunks numbered after
+  // END, and END's per-type counts against the chunks read.
+  void Finish(const ReadState& state, Damage& damage) const {
+    uint64_t expect = 0;
+    size_t prev_offset = 0;
+    for (const auto& [seq, chunk] : seen_) {
+      if (seq > expect) {
+        const uint64_t n = seq - expect;
+        damage.missing_chunks += n;
+        const std::string numbers =
+            n == 1 ? absl::StrCat("sequence number ", expect)
+                   : absl::StrCat("sequence numbers ", expect, " to ", seq - 1);
+        damage.messages.push_back(
+            expect == 0 ? absl::StrCat(Plural(n, "chunk", "chunks"), " missing (", numbers,
+                                       ") before the chunk at offset ", chunk.offset)
+                        : absl::StrCat(Plural(n, "chunk", "chunks"), " missing (", numbers,
+                                       ") between the chunks at offsets ", prev_offset, " and ",
+                                       chunk.offset));
+      }
+      if (state.saw_end && seq > state.end_seq) {
+        damage.out_of_order_chunks++;
+        damage.messages.push_back(absl::StrCat("chunk ", ChunkTypeName(chunk.type), " at offset ",
+                                               chunk.offset, " has sequence number ", seq,
+                                               ", after the END chunk's ", state.end_seq));
+      }
+      expect = uint64_t{seq} + 1;
+      prev_offset = chunk.offset;
+    }
+    if (!state.saw_end) return;
+    std::map<uint16_t, std::pair<uint64_t, uint64_t>> by_type;  // type -> (END's count, read)
+    for (const auto& [type, n] : state.end_counts) by_type[type].first = n;
+    for (const auto& [type, n] : state.read_counts) {
+      if (type != kChunkEnd) by_type[type].second = n;
+    }
+    for (const auto& [type, counts] : by_type) {
+      const auto [listed, read] = counts;
+      const std::string name = ChunkTypeName(type);
+      if (read < listed) {
+        damage.missing_by_type[name] += listed - read;
+        damage.messages.push_back(
+            absl::StrCat(Plural(listed - read, name + " chunk", name + " chunks"),
+                         " missing: END counts ", listed, ", ", read, " read"));
+      } else if (read > listed) {
+        damage.messages.push_back(absl::StrCat(Plural(read, name + " chunk", name + " chunks"),
+                                               " read, but END counts ", listed));
+      }
+    }
+  }
+
+ private:
+  struct Seen {
+    size_t offset;
+    uint16_t type;
+  };
+  std::map<uint32_t, Seen> seen_;  // sequence number -> its first chunk
+  bool any_ = false;
+  uint32_t max_seq_ = 0;
+  size_t max_offset_ = 0;
+};
+
 absl::Status FileHeaderError(absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("not a ringprof recording: ", what));
+}
+
+absl::Status ReadAll(int fd, const std::string& name, std::string& bytes) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return ErrnoStatus(errno, absl::StrCat("reading ", name));
+  if (S_ISREG(st.st_mode) && st.st_size > 0) bytes.reserve(static_cast<size_t>(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n == 0) break;
+    if (n < 0) {
+      const int err = errno;
+      if (err == EINTR) continue;
+      return ErrnoStatus(err, absl::StrCat("reading ", name));
+    }
+    bytes.append(buf, static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -712,13 +947,19 @@ absl::StatusOr<Recording> ParseRecording(std::string_view bytes) {
 
   Recording rec;
   rec.version = version;
+  rec.meta_present = false;
+  rec.stats_present = false;
   Damage& damage = rec.damage;
-  bool saw_end = false;
+  ReadState state;
+  state.version = version;
+  SequenceCheck sequence;
+  const size_t chunk_header_size = ChunkHeaderSize(version);
+  uint64_t file_index = 0;  // chunks with a valid header so far (version 1's order)
   size_t pos = header_size;
   while (pos < bytes.size()) {
     ChunkHeader h;
     std::string why;
-    const HeaderCheck check = CheckChunkHeader(bytes, pos, h, &why);
+    const HeaderCheck check = CheckChunkHeader(bytes, pos, version, h, &why);
     if (check == HeaderCheck::kShort) {
       const size_t left = bytes.size() - pos;
       damage.truncated = true;
@@ -728,7 +969,7 @@ absl::StatusOr<Recording> ParseRecording(std::string_view bytes) {
       break;
     }
     if (check == HeaderCheck::kBad) {
-      const size_t next = FindNextChunk(bytes, pos + 1);
+      const size_t next = FindNextChunk(bytes, pos + 1, version);
       damage.bad_chunks++;
       damage.bytes_unreadable += next - pos;
       damage.messages.push_back(
@@ -740,7 +981,7 @@ absl::StatusOr<Recording> ParseRecording(std::string_view bytes) {
       pos = next;
       continue;
     }
-    const size_t payload_pos = pos + kChunkHeaderSize;
+    const size_t payload_pos = pos + chunk_header_size;
     const size_t available = bytes.size() - payload_pos;
     if (h.payload_size > available) {
       damage.truncated = true;
@@ -752,6 +993,12 @@ absl::StatusOr<Recording> ParseRecording(std::string_view bytes) {
     }
     const std::string_view payload = bytes.substr(payload_pos, h.payload_size);
     const size_t chunk_end = payload_pos + h.payload_size;
+    const uint64_t order = version >= 2 ? h.seq : file_index;
+    ++file_index;
+    if (version >= 2 && !sequence.Admit(h, pos, damage)) {
+      pos = chunk_end;  // a repeat: its content is already in
+      continue;
+    }
     const uint32_t payload_crc = Crc32(payload);
     if (payload_crc != h.payload_crc) {
       damage.bad_chunks++;
@@ -763,7 +1010,7 @@ absl::StatusOr<Recording> ParseRecording(std::string_view bytes) {
       pos = chunk_end;
       continue;
     }
-    if (!ApplyChunk(h, payload, payload_pos, rec, saw_end, why)) {
+    if (!ApplyChunk(h, order, payload, payload_pos, rec, state, why)) {
       damage.bad_chunks++;
       damage.bytes_unreadable += chunk_end - pos;
       damage.messages.push_back(absl::StrCat("bad chunk ", ChunkTypeName(h.type), " at offset ",
@@ -771,7 +1018,8 @@ absl::StatusOr<Recording> ParseRecording(std::string_view bytes) {
     }
     pos = chunk_end;
   }
-  if (!saw_end) {
+  if (version >= 2) sequence.Finish(state, damage);
+  if (!state.saw_end) {
     damage.missing_end = true;
     damage.messages.push_back(
         "no END chunk: the recording was not finished (collector killed or still running)");
@@ -780,26 +1028,18 @@ absl::StatusOr<Recording> ParseRecording(std::string_view bytes) {
 }
 
 absl::StatusOr<Recording> ReadRecording(const std::string& path) {
-  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoStatus(errno, absl::StrCat("opening ", path));
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, absl::StrCat("reading ", path));
-  std::string bytes;
-  if (st.st_size > 0) bytes.reserve(static_cast<size_t>(st.st_size));
-  char buf[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-    if (n == 0) break;
-    if (n < 0) {
-      const int err = errno;
-      if (err == EINTR) continue;
-      return ErrnoStatus(err, absl::StrCat("reading ", path));
-    }
-    bytes.append(buf, static_cast<size_t>(n));
+  const bool from_stdin = path == "-";
+  const std::string name = from_stdin ? std::string("standard input") : path;
+  ScopedFd owned;
+  if (!from_stdin) {
+    owned.Reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!owned.valid()) return ErrnoStatus(errno, absl::StrCat("opening ", path));
   }
+  std::string bytes;
+  RETURN_IF_ERROR(ReadAll(from_stdin ? STDIN_FILENO : owned.get(), name, bytes));
   absl::StatusOr<Recording> rec = ParseRecording(bytes);
   if (!rec.ok()) {
-    return absl::Status(rec.status().code(), absl::StrCat(path, ": ", rec.status().message()));
+    return absl::Status(rec.status().code(), absl::StrCat(name, ": ", rec.status().message()));
   }
   return rec;
 }
@@ -840,10 +1080,48 @@ absl::Status WriteBatches(absl::Span<const Record> records, std::string& scratch
 
 }  // namespace
 
+namespace {
+
+// A recording embeds /proc/kallsyms as root reads it, which gives away the
+// kernel's KASLR offset: only its owner may read it. Devices and FIFOs
+// (/dev/null, a pipe) are not ours to change.
+absl::Status MakePrivate(int fd, const std::string& name) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return ErrnoStatus(errno, absl::StrCat("creating ", name));
+  if (S_ISREG(st.st_mode) && (st.st_mode & 07777) != 0600 && ::fchmod(fd, 0600) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("making ", name, " private (mode 0600)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<RecordingWriter>> RecordingWriter::Create(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "wbe");
+  ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd.valid()) return ErrnoStatus(errno, absl::StrCat("creating ", path));
+  // O_TRUNC has emptied an existing file, so nothing is readable under its
+  // old mode once it is 0600.
+  RETURN_IF_ERROR(MakePrivate(fd.get(), path));
+  std::FILE* f = ::fdopen(fd.get(), "wb");
   if (f == nullptr) return ErrnoStatus(errno, absl::StrCat("creating ", path));
-  std::unique_ptr<RecordingWriter> w(new RecordingWriter(f, path));
+  fd.Release();
+  return StartFile(f, path);
+}
+
+absl::StatusOr<std::unique_ptr<RecordingWriter>> RecordingWriter::CreateForFd(
+    int fd, std::string display_name) {
+  ScopedFd dup(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  if (!dup.valid()) return ErrnoStatus(errno, absl::StrCat("writing ", display_name));
+  RETURN_IF_ERROR(MakePrivate(dup.get(), display_name));
+  std::FILE* f = ::fdopen(dup.get(), "wb");
+  if (f == nullptr) return ErrnoStatus(errno, absl::StrCat("writing ", display_name));
+  dup.Release();
+  return StartFile(f, std::move(display_name));
+}
+
+absl::StatusOr<std::unique_ptr<RecordingWriter>> RecordingWriter::StartFile(std::FILE* f,
+                                                                            std::string name) {
+  std::unique_ptr<RecordingWriter> w(new RecordingWriter(f, std::move(name)));
   char header[kFileHeaderSize];
   std::memcpy(header, kFileMagic, sizeof(kFileMagic));
   PutU32(header + 8, kFormatVersion);
@@ -852,7 +1130,7 @@ absl::StatusOr<std::unique_ptr<RecordingWriter>> RecordingWriter::Create(const s
   PutU32(header + 20, Crc32(std::string_view(header, 20)));
   errno = 0;
   if (std::fwrite(header, 1, sizeof(header), f) != sizeof(header) || std::fflush(f) != 0) {
-    return ErrnoStatus(errno != 0 ? errno : EIO, absl::StrCat("writing ", path));
+    return ErrnoStatus(errno != 0 ? errno : EIO, absl::StrCat("writing ", w->path_));
   }
   w->offset_ = sizeof(header);
   return w;
@@ -877,13 +1155,18 @@ absl::Status RecordingWriter::WriteChunk(uint32_t type, std::string_view payload
         absl::StrCat("writing ", path_, ": chunk ", ChunkTypeName(static_cast<uint16_t>(type)),
                      " of ", payload.size(), " bytes exceeds the limit of ", kMaxChunkPayload));
   }
-  char header[kChunkHeaderSize];
+  if (next_seq_ == UINT32_MAX) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("writing ", path_, ": a recording holds at most ", UINT32_MAX, " chunks"));
+  }
+  char header[kChunkHeaderSizeV2];
   std::memcpy(header, kChunkMarker, sizeof(kChunkMarker));
   PutU16(header + 4, static_cast<uint16_t>(type));
   PutU16(header + 6, 0);  // flags
-  PutU32(header + 8, static_cast<uint32_t>(payload.size()));
-  PutU32(header + 12, Crc32(payload));
-  PutU32(header + 16, Crc32(std::string_view(header, 16)));
+  PutU32(header + 8, next_seq_);
+  PutU32(header + 12, static_cast<uint32_t>(payload.size()));
+  PutU32(header + 16, Crc32(payload));
+  PutU32(header + 20, Crc32(std::string_view(header, 20)));
   errno = 0;
   if (std::fwrite(header, 1, sizeof(header), file_) != sizeof(header) ||
       (!payload.empty() &&
@@ -893,6 +1176,8 @@ absl::Status RecordingWriter::WriteChunk(uint32_t type, std::string_view payload
     return failure_;
   }
   offset_ += sizeof(header) + payload.size();
+  ++next_seq_;
+  ++chunks_by_type_[static_cast<uint16_t>(type)];
   return absl::OkStatus();
 }
 
@@ -967,26 +1252,28 @@ absl::Status RecordingWriter::WriteImage(std::string_view name, std::string_view
   return WriteChunk(kChunkImage, std::string_view(out.data(), out.size()));
 }
 
-absl::Status RecordingWriter::Finish(const LossStats& loss, uint64_t end_time_ns) {
+absl::Status RecordingWriter::WriteStats(const LossStats& loss) {
+  // Every field is written, zeros included: a field that is present was
+  // counted, one that is absent (a later field, read by this version) was
+  // not.
   ByteSink stats(scratch_, 0);
-  for (uint64_t v :
-       {loss.lost_samples, loss.lost_perf_records, loss.throttle_events, loss.kernel_truncated,
-        loss.user_truncated, loss.user_stack_failed, loss.unmapped_user_frames}) {
-    AppendVarint(stats, v);
+  for (const StatsFieldRef& f : kStatsFields) {
+    AppendVarint(stats, f.id);
+    AppendVarint(stats, loss.*f.field);
   }
-  // The unwind fields came later; absent means 0, so they are written only
-  // when one is set (recordings without table unwinding keep their bytes).
-  const uint64_t unwind_fields[] = {loss.unwind_tables_loaded, loss.unwind_tables_evicted,
-                                    loss.unwind_rows_evicted, loss.unwind_binaries_without_table,
-                                    loss.unwind_tables_too_big};
-  if (std::any_of(std::begin(unwind_fields), std::end(unwind_fields),
-                  [](uint64_t v) { return v != 0; })) {
-    for (uint64_t v : unwind_fields) AppendVarint(stats, v);
+  return WriteChunk(kChunkStats, std::string_view(stats.data(), stats.size()));
+}
+
+absl::Status RecordingWriter::Finish(const LossStats& loss, uint64_t end_time_ns) {
+  RETURN_IF_ERROR(WriteStats(loss));
+  ByteSink end(scratch_, 0);
+  AppendVarint(end, end_time_ns);
+  AppendVarint(end, chunks_by_type_.size());
+  for (const auto& [type, count] : chunks_by_type_) {
+    AppendVarint(end, type);
+    AppendVarint(end, count);
   }
-  RETURN_IF_ERROR(WriteChunk(kChunkStats, std::string_view(stats.data(), stats.size())));
-  char end[kMaxVarint];
-  const char* end_stop = PutVarint(end, end_time_ns);
-  RETURN_IF_ERROR(WriteChunk(kChunkEnd, std::string_view(end, end_stop - end)));
+  RETURN_IF_ERROR(WriteChunk(kChunkEnd, std::string_view(end.data(), end.size())));
   std::FILE* f = std::exchange(file_, nullptr);
   finished_ = true;
   errno = 0;

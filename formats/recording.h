@@ -11,6 +11,19 @@
 // leaves a file that is readable up to its last complete chunk. The reader
 // never fails on damage after the header: it keeps what is readable and
 // describes what is not in Recording::damage.
+//
+// Checksums catch changed bytes but not whole chunks that were lost, copied
+// twice or reordered (a bad copy, a careless `cat`, a broken transfer). So
+// since version 2 every chunk carries a sequence number (0, 1, 2, ... in
+// write order) and the END chunk says how many chunks of each type came
+// before it: the reader names a gap, a repeat (which it does not apply, so
+// nothing is counted twice), chunks out of order, and the chunk types that
+// are missing. A reader that finds no STATS or META chunk says so
+// (Recording::stats_present, meta_present), so that a report can print
+// "unknown" rather than a 0 that nobody measured.
+//
+// Recordings embed /proc/kallsyms as root sees it (the kernel's KASLR
+// offset), so the writer creates them with mode 0600.
 #ifndef RINGPROF_FORMATS_RECORDING_H_
 #define RINGPROF_FORMATS_RECORDING_H_
 
@@ -28,7 +41,10 @@
 
 namespace ringprof::formats {
 
-inline constexpr uint32_t kFormatVersion = 1;
+// The version the writer writes. The reader reads versions 1 and 2:
+// version 2 added chunk sequence numbers (a 24-byte chunk header), per-type
+// chunk counts in END, and STATS as (field id, value) pairs.
+inline constexpr uint32_t kFormatVersion = 2;
 
 // One perf event the recording sampled or counted.
 struct EventDesc {
@@ -147,6 +163,9 @@ struct LossStats {
   uint64_t unwind_rows_evicted = 0;            // rows of those tables
   uint64_t unwind_binaries_without_table = 0;  // no usable .sframe/.eh_frame
   uint64_t unwind_tables_too_big = 0;          // larger than --unwind-mem
+  // BPF ring records that were short, of an unknown type or inconsistent,
+  // and so dropped by the collector (version 2 files only).
+  uint64_t bad_ring_records = 0;
   bool operator==(const LossStats&) const = default;
 };
 
@@ -156,8 +175,22 @@ struct Damage {
   uint64_t bad_chunks = 0;        // chunks skipped for a bad checksum or layout
   uint64_t bytes_unreadable = 0;  // bytes in no good chunk: skipped, or after the last good chunk
   bool missing_end = false;       // no END chunk: the writer did not finish
+  // Version 2 files: what the chunk sequence numbers and END's per-type
+  // counts give away.
+  uint64_t missing_chunks = 0;    // sequence numbers never seen (gaps)
+  uint64_t duplicate_chunks = 0;  // repeated sequence numbers: those chunks were not applied
+  // Chunks whose number is lower than that of a chunk before them in the
+  // file, or higher than END's: applied, but not where the writer put them.
+  uint64_t out_of_order_chunks = 0;
+  // Chunk type name ("SAMPLES") -> how many chunks of that type END counts
+  // that were not read (lost, or skipped as bad).
+  std::map<std::string, uint64_t> missing_by_type;
   std::vector<std::string> messages;  // one line per problem, with offsets
-  bool empty() const { return !truncated && bad_chunks == 0 && !missing_end && messages.empty(); }
+  bool empty() const {
+    return !truncated && bad_chunks == 0 && !missing_end && missing_chunks == 0 &&
+           duplicate_chunks == 0 && out_of_order_chunks == 0 && missing_by_type.empty() &&
+           messages.empty();
+  }
 };
 
 // An ELF image that has no file to find later, stored whole: the vDSO,
@@ -185,6 +218,12 @@ struct Recording {
   std::string kallsyms;  // /proc/kallsyms text as captured (may be empty)
   std::vector<Image> images;
   LossStats loss;
+  // Whether the file held a readable META chunk (events, counters, start
+  // time) and a STATS chunk (`loss`). The reader sets both; without them
+  // the fields above are defaults, not measurements, and reports say
+  // "unknown". A Recording built in memory is taken as complete.
+  bool meta_present = true;
+  bool stats_present = true;
   Damage damage;  // filled by the reader only
 };
 
@@ -193,8 +232,16 @@ struct Recording {
 // what was already flushed stays readable.
 class RecordingWriter {
  public:
-  // Creates (truncates) `path` and writes the file header.
+  // Creates (truncates) `path` with mode 0600 and writes the file header. An
+  // existing regular file is made 0600 too (the recording embeds kallsyms
+  // with the kernel's KASLR offset); devices and FIFOs keep their mode.
   static absl::StatusOr<std::unique_ptr<RecordingWriter>> Create(const std::string& path);
+  // Writes to an already-open file descriptor, e.g. STDOUT_FILENO for
+  // `-o -`: writes the file header at once, never seeks (pipes work), and
+  // flushes each chunk. The fd is duplicated: the caller keeps `fd` open
+  // and owns it. `display_name` ("standard output") names it in errors.
+  static absl::StatusOr<std::unique_ptr<RecordingWriter>> CreateForFd(int fd,
+                                                                      std::string display_name);
   ~RecordingWriter();
   RecordingWriter(const RecordingWriter&) = delete;
   RecordingWriter& operator=(const RecordingWriter&) = delete;
@@ -212,13 +259,19 @@ class RecordingWriter {
   absl::Status WriteCounterScaling(absl::Span<const CounterScaling> scaling);
   // An image mappings named `name` are symbolized against (see Image).
   absl::Status WriteImage(std::string_view name, std::string_view bytes);
-  // Writes the final loss statistics and the END chunk, then closes.
+  // Writes a STATS chunk. A collector may call it at each flush with
+  // cumulative figures, so that a recorder killed before Finish still says
+  // what it lost; readers keep the last one (highest sequence number).
+  absl::Status WriteStats(const LossStats& loss);
+  // Writes the final loss statistics (a STATS chunk) and the END chunk,
+  // with the number of chunks of each type written before it, then closes.
   absl::Status Finish(const LossStats& loss, uint64_t end_time_ns);
 
   uint64_t bytes_written() const { return offset_; }
 
  private:
   RecordingWriter(std::FILE* f, std::string path) : file_(f), path_(std::move(path)) {}
+  static absl::StatusOr<std::unique_ptr<RecordingWriter>> StartFile(std::FILE* f, std::string name);
   absl::Status WriteChunk(uint32_t type, std::string_view payload);
   // Fails once the writer is finished or an earlier write failed: a chunk
   // written after a partial one would sit behind unreadable bytes.
@@ -228,6 +281,8 @@ class RecordingWriter {
   uint64_t offset_ = 0;
   absl::Status failure_;  // first I/O error; later calls return it
   bool finished_ = false;
+  uint32_t next_seq_ = 0;                        // sequence number of the next chunk
+  std::map<uint16_t, uint64_t> chunks_by_type_;  // written so far, for END
   std::string scratch_;  // encoding buffer, reused across calls (up to ~4 MiB)
 };
 
@@ -237,9 +292,10 @@ class RecordingWriter {
 inline constexpr uint32_t kMaxChunkPayload = 256u << 20;
 inline constexpr uint32_t kTargetChunkPayload = 4u << 20;
 
-// Reads a whole recording. Fails only when the file cannot be opened or its
-// header is not a ringprof recording of a supported version; damage after
-// the header is described in Recording::damage.
+// Reads a whole recording ("-": all of standard input). Fails only when the
+// file cannot be opened or read or its header is not a ringprof recording
+// of a supported version; damage after the header is described in
+// Recording::damage.
 absl::StatusOr<Recording> ReadRecording(const std::string& path);
 // Same, from bytes in memory (used by tests and the fuzz target).
 absl::StatusOr<Recording> ParseRecording(std::string_view bytes);

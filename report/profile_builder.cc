@@ -469,9 +469,13 @@ class ProfileBuilder {
       profile_.event_names.push_back(EscapeText(e.name));
     profile_.sample_count = selected_.size();
     profile_.loss = rec_.loss;
+    profile_.loss_known = rec_.stats_present;
+    profile_.events_known = rec_.meta_present;
+    profile_.duration_known = rec_.meta_present;
     profile_.damage = rec_.damage;
     for (std::string& m : profile_.damage.messages) m = EscapeText(m);
-    if (rec_.end_time_ns > rec_.start_time_ns) {
+    // Without META the start time is 0, not a time: fall back to the samples.
+    if (rec_.meta_present && rec_.end_time_ns > rec_.start_time_ns) {
       profile_.duration_nanos = static_cast<int64_t>(rec_.end_time_ns - rec_.start_time_ns);
     } else if (!selected_.empty()) {
       auto [lo, hi] = std::minmax_element(
@@ -497,12 +501,17 @@ class ProfileBuilder {
       c.push_back(absl::StrCat("filter: pid=", options_.pid, " comm=", EscapeText(options_.comm),
                                " (", rec_.samples.size() - selected_.size(), " samples left out)"));
     const formats::LossStats& l = rec_.loss;
-    c.push_back(absl::StrCat(
-        "lost: samples=", l.lost_samples, " side-band-records=", l.lost_perf_records,
-        " throttle-events=", l.throttle_events, " kernel-truncated=", l.kernel_truncated,
-        " user-truncated=", l.user_truncated, " user-stack-failed=", l.user_stack_failed,
-        " unmapped-frames=", l.unmapped_user_frames,
-        " unsymbolized-frames=", profile_.unsymbolized_frames));
+    if (!rec_.stats_present) {
+      c.push_back(absl::StrCat("lost: unknown (no STATS chunk) unsymbolized-frames=",
+                               profile_.unsymbolized_frames));
+    } else {
+      c.push_back(absl::StrCat(
+          "lost: samples=", l.lost_samples, " side-band-records=", l.lost_perf_records,
+          " bad-ring-records=", l.bad_ring_records, " throttle-events=", l.throttle_events,
+          " kernel-truncated=", l.kernel_truncated, " user-truncated=", l.user_truncated,
+          " user-stack-failed=", l.user_stack_failed, " unmapped-frames=", l.unmapped_user_frames,
+          " unsymbolized-frames=", profile_.unsymbolized_frames));
+    }
     if (const formats::UnwindSummary& u = profile_.unwind; u.recorded > 0) {
       c.push_back(absl::StrCat(
           "user stacks unwound by: sframe=", u.by_method[u.kSframe],

@@ -401,20 +401,32 @@ std::string FormatSummary(const formats::Profile& p) {
     absl::StrAppend(
         &out, absl::StrFormat("%-26s %s\n", absl::StrCat(Sv(label), ":"), absl::StrCat(value)));
   };
-  line("Events",
-       p.event_names.empty() ? std::string("(none)") : absl::StrJoin(p.event_names, ", "));
+  // A figure the recording did not carry is "unknown", never a 0.
+  line("Events", !p.events_known         ? std::string("unknown (no META chunk)")
+                 : p.event_names.empty() ? std::string("(none)")
+                                         : absl::StrJoin(p.event_names, ", "));
   line("Samples", p.sample_count);
-  line("Duration", Duration(p.duration_nanos));
+  line("Duration", p.duration_known ? Duration(p.duration_nanos)
+                                    : absl::StrCat("unknown (no META chunk",
+                                                   p.duration_nanos > 0
+                                                       ? absl::StrCat("; samples span ",
+                                                                      Duration(p.duration_nanos))
+                                                       : std::string(),
+                                                   ")"));
   line("Processes", processes.empty()
                         ? std::string("0")
                         : absl::StrCat(processes.size(), " (", absl::StrJoin(shown, ", "), ")"));
-  line("Lost samples", p.loss.lost_samples);
-  line("Lost side-band records", p.loss.lost_perf_records);
-  line("Throttle events", p.loss.throttle_events);
-  line("Truncated kernel stacks", p.loss.kernel_truncated);
-  line("Truncated user stacks", p.loss.user_truncated);
-  line("User stack failures", p.loss.user_stack_failed);
-  line("Unmapped frames", p.loss.unmapped_user_frames);
+  auto loss = [&](std::string_view label, uint64_t value) {
+    line(label, p.loss_known ? absl::StrCat(value) : std::string("unknown (no STATS chunk)"));
+  };
+  loss("Lost samples", p.loss.lost_samples);
+  loss("Lost side-band records", p.loss.lost_perf_records);
+  loss("Bad ring records", p.loss.bad_ring_records);
+  loss("Throttle events", p.loss.throttle_events);
+  loss("Truncated kernel stacks", p.loss.kernel_truncated);
+  loss("Truncated user stacks", p.loss.user_truncated);
+  loss("User stack failures", p.loss.user_stack_failed);
+  loss("Unmapped frames", p.loss.unmapped_user_frames);
   line("Unsymbolized frames", p.unsymbolized_frames);
   AppendUnwindSummary(p, line);
   if (p.damage.empty()) {
@@ -426,6 +438,18 @@ std::string FormatSummary(const formats::Profile& p) {
     if (p.damage.bad_chunks) what.push_back(absl::StrCat(p.damage.bad_chunks, " bad chunks"));
     if (p.damage.bytes_unreadable)
       what.push_back(absl::StrCat(p.damage.bytes_unreadable, " bytes unreadable"));
+    auto chunks = [](uint64_t n) { return n == 1 ? " chunk" : " chunks"; };
+    if (p.damage.missing_chunks)
+      what.push_back(
+          absl::StrCat(p.damage.missing_chunks, chunks(p.damage.missing_chunks), " missing"));
+    if (p.damage.duplicate_chunks)
+      what.push_back(absl::StrCat(p.damage.duplicate_chunks, " duplicate",
+                                  chunks(p.damage.duplicate_chunks), " ignored"));
+    if (p.damage.out_of_order_chunks)
+      what.push_back(absl::StrCat(p.damage.out_of_order_chunks,
+                                  chunks(p.damage.out_of_order_chunks), " out of order"));
+    for (const auto& [type, n] : p.damage.missing_by_type)
+      what.push_back(absl::StrCat(n, " ", type, chunks(n), " missing"));
     line("File damage", what.empty() ? std::string("yes") : absl::StrJoin(what, ", "));
     for (const std::string& m : p.damage.messages) line("  damage", m);
   }

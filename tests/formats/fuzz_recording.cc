@@ -33,7 +33,8 @@ uint32_t GetU32(const char* p) {
 void PutU32(char* p, uint32_t v) { std::memcpy(p, &v, 4); }
 
 // Recomputes the file header CRC and, walking chunk by chunk, each chunk's
-// payload and header CRCs (layout: docs/FORMAT.md).
+// payload and header CRCs (layout: docs/FORMAT.md; the chunk header has 20
+// bytes in version 1 and 24, with a sequence number, since version 2).
 std::string WithChecksumsFixed(std::string b) {
   if (b.size() < 24) return b;
   const uint32_t header_size = GetU32(b.data() + 12);
@@ -42,16 +43,19 @@ std::string WithChecksumsFixed(std::string b) {
   crc = static_cast<uint32_t>(
       crc32(crc, reinterpret_cast<const Bytef*>(b.data() + 24), header_size - 24));
   PutU32(b.data() + 20, crc);
+  const size_t chunk_header = GetU32(b.data() + 8) >= 2 ? 24 : 20;
+  const size_t size_at = chunk_header == 24 ? 12 : 8;  // then payload crc, header crc
   size_t pos = header_size;
-  while (pos + 20 <= b.size()) {
+  while (pos + chunk_header <= b.size()) {
     if (std::memcmp(b.data() + pos, "RPCK", 4) != 0) {
       ++pos;
       continue;
     }
-    const uint32_t len = GetU32(b.data() + pos + 8);
-    if (len <= b.size() - pos - 20) PutU32(b.data() + pos + 12, Crc(b.data() + pos + 20, len));
-    PutU32(b.data() + pos + 16, Crc(b.data() + pos, 16));
-    pos += 20 + (len <= b.size() - pos - 20 ? len : 0);
+    const uint32_t len = GetU32(b.data() + pos + size_at);
+    const bool fits = len <= b.size() - pos - chunk_header;
+    if (fits) PutU32(b.data() + pos + size_at + 4, Crc(b.data() + pos + chunk_header, len));
+    PutU32(b.data() + pos + chunk_header - 4, Crc(b.data() + pos, chunk_header - 4));
+    pos += chunk_header + (fits ? len : 0);
   }
   return b;
 }
@@ -60,7 +64,8 @@ void Parse(std::string_view bytes) {
   auto rec = ringprof::formats::ParseRecording(bytes);
   if (!rec.ok()) return;
   // Touch what was decoded so that a wrong size shows up under ASan.
-  size_t sum = rec->kallsyms.size() + rec->damage.messages.size();
+  size_t sum =
+      rec->kallsyms.size() + rec->damage.messages.size() + rec->damage.missing_by_type.size();
   for (const auto& s : rec->samples) {
     for (uint64_t ip : s.kernel_ips) sum += ip & 1;
     for (const auto& f : s.user_frames) sum += f.address & 1;

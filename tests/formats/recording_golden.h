@@ -1,15 +1,27 @@
-// The content of tests/formats/testdata/recording_v1_small.rpf, and how it
-// was written. recording_golden_gen writes the file; recording_test checks
-// that the checked-in bytes still parse to this content and that today's
-// writer still produces the same bytes, so any change to the format shows up
-// as a test failure (bump kFormatVersion and add a new golden file then).
+// The content of the golden recordings in tests/formats/testdata/, and how
+// they were written.
+//
+// recording_v1_small.rpf was written by the version 1 writer from
+// GoldenRecording() and is kept as is: today's reader must still read it.
+// The recording_v2_*.rpf files are today's writer's output, named after the
+// scenario they cover (GoldenV2Files below); recording_golden_gen writes
+// them, and recording_test checks that the checked-in bytes still parse as
+// expected and that the writer still produces the same bytes, so any change
+// to the format shows up as a test failure (bump kFormatVersion and add new
+// golden files then, keeping the old ones).
 #ifndef RINGPROF_TESTS_FORMATS_RECORDING_GOLDEN_H_
 #define RINGPROF_TESTS_FORMATS_RECORDING_GOLDEN_H_
 
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "formats/recording.h"
+#include "tests/formats/recording_edit.h"
 
 namespace ringprof::formats::testing {
 
@@ -133,6 +145,74 @@ inline absl::Status WriteGoldenRecording(const Recording& r, const std::string& 
   if (s.ok()) s = w.WriteSamples(r.samples);
   if (s.ok()) s = w.Finish(r.loss, r.end_time_ns);
   return s;
+}
+
+// The loss figures of the killed-recorder scenario: cumulative STATS written
+// at two flushes, the second with bad ring records.
+inline LossStats GoldenCumulativeLoss(int flush) {
+  LossStats l;
+  l.lost_samples = flush == 1 ? 1 : 3;
+  l.lost_perf_records = flush == 1 ? 0 : 2;
+  l.bad_ring_records = flush == 1 ? 0 : 4;
+  return l;
+}
+
+// A recorder killed after its second flush: META, MAPPINGS, TASKS, then
+// per flush a SAMPLES chunk and cumulative STATS; no END.
+inline absl::Status WriteGoldenKilledRecording(const Recording& r, const std::string& path) {
+  auto writer = RecordingWriter::Create(path);
+  if (!writer.ok()) return writer.status();
+  RecordingWriter& w = **writer;
+  absl::Status s = w.WriteMeta(r.meta, r.events, r.counters, r.start_time_ns);
+  if (s.ok()) s = w.WriteMappings(r.mappings);
+  if (s.ok()) s = w.WriteTasks(r.tasks);
+  if (s.ok()) s = w.WriteSamples(absl::MakeConstSpan(r.samples).subspan(0, 1));
+  if (s.ok()) s = w.WriteStats(GoldenCumulativeLoss(1));
+  if (s.ok()) s = w.WriteSamples(absl::MakeConstSpan(r.samples).subspan(1));
+  if (s.ok()) s = w.WriteStats(GoldenCumulativeLoss(2));
+  return s;  // no Finish: killed
+}
+
+inline std::string GoldenReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Chunk types, as docs/FORMAT.md numbers them.
+inline constexpr uint16_t kGoldenMeta = 1, kGoldenTasks = 3, kGoldenSamples = 4, kGoldenStats = 6;
+
+// File name -> bytes of every version 2 golden file, made with today's
+// writer (scratch files go under `scratch_dir`). The damaged ones are made
+// from recording_v2_small.rpf by moving whole chunks, recomputing nothing.
+inline absl::StatusOr<std::map<std::string, std::string>> GoldenV2Files(
+    const std::string& scratch_dir) {
+  std::map<std::string, std::string> files;
+  const std::string small_path = scratch_dir + "/golden_v2_small.rpf";
+  const std::string killed_path = scratch_dir + "/golden_v2_killed.rpf";
+  if (absl::Status s = WriteGoldenRecording(GoldenRecording(), small_path); !s.ok()) return s;
+  if (absl::Status s = WriteGoldenKilledRecording(GoldenRecording(), killed_path); !s.ok())
+    return s;
+  const std::string small = GoldenReadFile(small_path);
+  const std::vector<ChunkSpan> chunks = ChunksOf(small);
+  const ChunkSpan* meta = NthChunk(chunks, kGoldenMeta, 0);
+  const ChunkSpan* tasks = NthChunk(chunks, kGoldenTasks, 0);
+  const ChunkSpan* samples = NthChunk(chunks, kGoldenSamples, 0);
+  const ChunkSpan* stats = NthChunk(chunks, kGoldenStats, 0);
+  if (!meta || !tasks || !samples || !stats) {
+    return absl::InternalError("the golden recording lacks a META, TASKS, SAMPLES or STATS chunk");
+  }
+  files["recording_v2_small.rpf"] = small;
+  files["recording_v2_samples_chunk_removed.rpf"] = WithoutChunk(small, *samples);
+  files["recording_v2_meta_chunk_removed.rpf"] = WithoutChunk(small, *meta);
+  files["recording_v2_stats_chunk_duplicated.rpf"] =
+      WithCopyOfChunk(small, *stats, stats->offset + stats->size);
+  files["recording_v2_tasks_and_samples_swapped.rpf"] = WithChunksSwapped(small, *tasks, *samples);
+  files["recording_v2_killed_after_cumulative_stats.rpf"] = GoldenReadFile(killed_path);
+  std::remove(small_path.c_str());
+  std::remove(killed_path.c_str());
+  return files;
 }
 
 }  // namespace ringprof::formats::testing

@@ -7,7 +7,8 @@ target_compile_definitions(recording_test
                                    RINGPROF_RECORDING_CORPUS_DIR="${CMAKE_CURRENT_SOURCE_DIR}/fuzz_corpus/recording")
 gtest_discover_tests(recording_test DISCOVERY_TIMEOUT 60)
 
-# Writes testdata/recording_v1_small.rpf; see recording_golden.h.
+# Writes the version 2 golden files of testdata/ (and, with --fuzz-seeds,
+# fuzz seeds); see recording_golden.h.
 add_executable(recording_golden_gen recording_golden_gen.cc)
 target_link_libraries(recording_golden_gen PRIVATE ringprof_formats)
 
