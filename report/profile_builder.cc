@@ -596,7 +596,17 @@ std::string DamageWarning(const formats::Damage& d) {
   if (d.bad_chunks != 0) what.push_back(absl::StrCat(d.bad_chunks, " bad chunk(s) skipped"));
   if (d.bytes_unreadable != 0)
     what.push_back(absl::StrCat(d.bytes_unreadable, " bytes unreadable"));
-  if (what.empty() && !d.messages.empty()) what.push_back(d.messages.front());
+  if (d.missing_chunks != 0) what.push_back(absl::StrCat(d.missing_chunks, " chunk(s) missing"));
+  if (d.duplicate_chunks != 0) {
+    what.push_back(absl::StrCat(d.duplicate_chunks, " repeated chunk(s) not counted again"));
+  }
+  if (d.out_of_order_chunks != 0) {
+    what.push_back(absl::StrCat(d.out_of_order_chunks, " chunk(s) out of order"));
+  }
+  for (const auto& [type, n] : d.missing_by_type) {
+    what.push_back(absl::StrCat(n, " ", type, " chunk(s) lost"));
+  }
+  if (what.empty() && !d.messages.empty()) what.push_back(EscapeText(d.messages.front()));
   return absl::StrCat("recording is damaged: ", absl::StrJoin(what, ", "),
                       "; showing what was readable");
 }
