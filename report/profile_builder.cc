@@ -35,6 +35,19 @@ std::string OffsetName(std::string_view base, uint64_t offset) {
   return absl::StrCat(Sv(base), "+0x", absl::Hex(offset));
 }
 
+// How functions are named (docs/REPORTS.md, "How functions are named"):
+// the symbolizer picks the public alias (symbolizer/symbol_names.h); here,
+// a function of a mapping that has no file of its own ("[vdso]") carries
+// the mapping's name after it, "clock_gettime [vdso]", the way kernel
+// module functions read "ext4_fill_super [ext4]". Without it a vDSO frame
+// under libc's wrapper reads "clock_gettime;clock_gettime", libc calling
+// itself. The tag is part of the function's name in every output (table,
+// flame graph, folded stacks, diff, pprof); the pprof Function's
+// system_name keeps the plain symbol name.
+std::string_view SpecialMappingTag(std::string_view path) {
+  return path.size() > 2 && path.front() == '[' && path.back() == ']' ? path : std::string_view();
+}
+
 // The comm of each process over time, from the recording's task events.
 // A process's comm is set by comm/exec events of its main thread; a forked
 // process starts with its parent's comm. Thread renames are used only for a
@@ -108,9 +121,10 @@ class ProfileBuilder {
     ++kernel_mapping_id_;
     SelectSamples();
     SetSampleTypes();
-    CollectFrames();
+    CollectUserFrames();
     for (const symbolizer::FileProblem& f : sym_.problems()) problem_base_.push_back(f.addresses);
     SymbolizeUser();
+    CollectKernelFrames();  // after SymbolizeUser, which finds the 32-bit files
     SymbolizeKernel();
     EmitMappings();
     EmitSamples();
@@ -122,7 +136,9 @@ class ProfileBuilder {
   // A user location: recording mapping id, file offset (or raw address when
   // unmapped), and whether it is a return address.
   using UserKey = std::tuple<uint32_t, uint64_t, bool>;
-  using KernelKey = std::pair<uint64_t, bool>;
+  // A kernel location: address, whether it is a return address, and the
+  // ABI of the task (the name of a syscall entry point depends on it).
+  using KernelKey = std::tuple<uint64_t, bool, symbolizer::TaskAbi>;
 
   void SelectSamples() {
     selected_.reserve(rec_.samples.size());
@@ -176,17 +192,35 @@ class ProfileBuilder {
 
   static bool IsFrame(uint64_t ip) { return ip != 0 && ip < kPerfContextMax; }
 
-  void CollectFrames() {
+  void CollectUserFrames() {
     for (const auto& [s, comm] : selected_) {
-      for (size_t i = 0; i < s->kernel_ips.size(); ++i) {
-        if (!IsFrame(s->kernel_ips[i])) continue;
-        kernel_locs_.try_emplace(KernelKey{s->kernel_ips[i], i != 0}, 0);
-      }
       for (size_t i = 0; i < s->user_frames.size(); ++i) {
         const formats::UserFrame& f = s->user_frames[i];
         user_locs_.try_emplace(UserKey{f.mapping_id, f.address, i != 0}, 0);
       }
     }
+  }
+
+  void CollectKernelFrames() {
+    for (const auto& [s, comm] : selected_) {
+      const symbolizer::TaskAbi abi = AbiOf(*s);
+      for (size_t i = 0; i < s->kernel_ips.size(); ++i) {
+        if (!IsFrame(s->kernel_ips[i])) continue;
+        kernel_locs_.try_emplace(KernelKey{s->kernel_ips[i], i != 0, abi}, 0);
+      }
+    }
+  }
+
+  // A sample's task is 32-bit when its innermost user frame lies in a
+  // 32-bit ELF; otherwise (64-bit code, no user frames, files not found)
+  // it is taken as 64-bit.
+  symbolizer::TaskAbi AbiOf(const Sample& s) const {
+    for (const formats::UserFrame& f : s.user_frames) {
+      if (!mapping_by_id_.contains(f.mapping_id)) continue;
+      return elf32_mappings_.contains(f.mapping_id) ? symbolizer::TaskAbi::k32
+                                                    : symbolizer::TaskAbi::k64;
+    }
+    return symbolizer::TaskAbi::k64;
   }
 
   // Takes raw names (from the symbolizer, or made from raw paths) and
@@ -221,15 +255,18 @@ class ProfileBuilder {
   }
 
   // Lines for a symbolized chain, or an offset-named function when empty.
+  // `tag`, when not empty, follows each function name ("[vdso]").
   std::vector<formats::ProfileLine> LinesFor(const symbolizer::SymbolizedAddress& r,
                                              std::string_view base, uint64_t offset,
-                                             uint64_t mapping_id) {
+                                             uint64_t mapping_id, std::string_view tag = {}) {
     std::vector<formats::ProfileLine> lines;
     bool named = false;
     for (const symbolizer::SourceFrame& f : r.frames) {
       if (f.function.empty()) continue;
       named = true;
-      lines.push_back({InternFunction(f.function, f.linkage_name, f.file), f.line});
+      const std::string name = tag.empty() ? f.function : absl::StrCat(f.function, " ", Sv(tag));
+      const std::string& system_name = f.linkage_name.empty() ? f.function : f.linkage_name;
+      lines.push_back({InternFunction(name, system_name, f.file), f.line});
       MappingFlags& flags = flags_[mapping_id];
       flags.functions = true;
       flags.filenames |= !f.file.empty();
@@ -250,6 +287,7 @@ class ProfileBuilder {
       std::vector<uint64_t> offsets;              // unique, to symbolize
       absl::flat_hash_map<uint64_t, size_t> index;
       std::vector<symbolizer::SymbolizedAddress> results;
+      bool elf32 = false;
     };
     absl::flat_hash_map<std::string, FileBatch> files;
     auto file_key = [](const formats::Mapping& m) {
@@ -285,6 +323,7 @@ class ProfileBuilder {
       }
       b.results = sym_.SymbolizeFileOffsets(b.mapping->build_id, path, b.offsets);
       b.results.resize(b.offsets.size());  // defensive: one result per offset
+      b.elf32 = sym_.Is32Bit(b.mapping->build_id, path).value_or(false);
     }
     for (const UserKey& k : keys) {
       auto [mapping_id, offset, is_return] = k;
@@ -304,8 +343,10 @@ class ProfileBuilder {
       const symbolizer::SymbolizedAddress& r = b.results[b.index.at(off)];
       uint64_t address = offset >= map.pgoff ? map.start + (offset - map.pgoff) : offset;
       used_mappings_.insert(mapping_id);
-      user_locs_[k] =
-          AddLocation(mapping_id, address, LinesFor(r, Basename(map.path), offset, mapping_id));
+      if (b.elf32) elf32_mappings_.insert(mapping_id);
+      user_locs_[k] = AddLocation(
+          mapping_id, address,
+          LinesFor(r, Basename(map.path), offset, mapping_id, SpecialMappingTag(map.path)));
     }
   }
 
@@ -318,13 +359,13 @@ class ProfileBuilder {
     keys.reserve(kernel_locs_.size());
     for (const auto& [k, id] : kernel_locs_) keys.push_back(k);
     std::sort(keys.begin(), keys.end());
-    kernel_start_ = keys.front().first;
+    kernel_start_ = std::get<0>(keys.front());
     for (const KernelKey& k : keys) {
-      auto [ip, is_return] = k;
+      auto [ip, is_return, abi] = k;
       kernel_start_ = std::min(kernel_start_, ip);
       kernel_limit_ = std::max(kernel_limit_, ip + 1);
       symbolizer::SymbolizedAddress r;
-      if (ksyms.ok()) r = ksyms->Lookup(is_return ? ip - 1 : ip);
+      if (ksyms.ok()) r = ksyms->Lookup(is_return ? ip - 1 : ip, abi);
       kernel_locs_[k] = AddLocation(kernel_mapping_id_, ip,
                                     LinesFor(r, kKernelMappingName, ip, kernel_mapping_id_));
     }
@@ -408,9 +449,10 @@ class ProfileBuilder {
       CountUnwind(s->flags);
       formats::ProfileSample out;
       out.location_ids.reserve(s->kernel_ips.size() + s->user_frames.size());
+      const symbolizer::TaskAbi abi = s->kernel_ips.empty() ? symbolizer::TaskAbi::k64 : AbiOf(*s);
       for (size_t i = 0; i < s->kernel_ips.size(); ++i) {
         if (!IsFrame(s->kernel_ips[i])) continue;
-        uint64_t id = kernel_locs_.at(KernelKey{s->kernel_ips[i], i != 0});
+        uint64_t id = kernel_locs_.at(KernelKey{s->kernel_ips[i], i != 0, abi});
         if (unsymbolized_locations_.contains(id)) ++profile_.unsymbolized_frames;
         out.location_ids.push_back(id);
       }
@@ -559,6 +601,7 @@ class ProfileBuilder {
   absl::flat_hash_map<UserKey, uint64_t> user_locs_;      // -> location id
   absl::flat_hash_map<KernelKey, uint64_t> kernel_locs_;  // -> location id
   absl::flat_hash_set<uint32_t> used_mappings_;
+  absl::flat_hash_set<uint32_t> elf32_mappings_;  // mappings of 32-bit ELF files
   absl::flat_hash_map<uint64_t, MappingFlags> flags_;
   absl::flat_hash_set<uint64_t> unsymbolized_locations_;
   absl::flat_hash_map<std::tuple<std::string, std::string, std::string>, uint64_t> function_ids_;

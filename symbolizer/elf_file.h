@@ -10,9 +10,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "base/scoped_fd.h"
 
@@ -56,24 +59,57 @@ class ElfFile {
   ElfPtr elf_;
 };
 
-// Function symbols of one ELF, sorted by address. Names point into the
-// file's mapped string table, so the ElfFile must outlive the table.
+// Function symbols and code labels of one ELF, for naming addresses that
+// DWARF does not cover, and for choosing among a function's aliases.
+// Names point into the files' mapped string tables, so the ElfFiles must
+// outlive the table.
+//
+// Symbols at one address are one entry, named by ChooseAlias
+// (symbol_names.h). A symbol with a size covers [value, value + size); the
+// innermost one holding an address names it. A symbol without a size
+// (hand-written code: ld.so's `_start`, a size-0 STT_FUNC, a STT_NOTYPE
+// label in an executable section) covers an address only when no sized
+// symbol does, from its value up to the next symbol or the end of its
+// section, whichever comes first; one that lies inside a sized symbol is
+// never used.
 class SymbolTable {
  public:
-  // Reads .symtab, or .dynsym when there is no .symtab.
-  static SymbolTable Read(const ElfFile& file);
-  // The symbol containing `addr`, or nullptr. A symbol without a size
-  // extends to the end of its section.
-  const char* Lookup(uint64_t addr) const;
-  size_t size() const { return syms_.size(); }
+  // Reads .symtab and .dynsym of `file`, and the .symtab of `debug` (its
+  // separate debug file, when there is one) if `file` has no .symtab:
+  // Debian's stripped libraries keep .dynsym only, while their debug files
+  // hold every local and hidden alias.
+  static SymbolTable Read(const ElfFile& file, const ElfFile* debug = nullptr);
+
+  struct Hit {
+    std::string_view name;  // the chosen alias, without a version suffix
+    bool label = false;     // a symbol without a size, extended as above
+  };
+  std::optional<Hit> Lookup(uint64_t addr) const;
+
+  // When `name` (a DWARF linkage name such as `__GI___libc_malloc`) is one
+  // of the names of exactly one entry: that entry's chosen name. Else
+  // nullopt, also for a name that several entries bear (static functions
+  // of different files).
+  std::optional<std::string_view> ChosenName(std::string_view name) const;
+
+  // Distinct symbol addresses.
+  size_t size() const { return entries_.size(); }
 
  private:
-  struct Sym {
+  struct Entry {
     uint64_t addr;
-    uint64_t size;
-    const char* name;
+    std::string_view name;  // chosen
   };
-  std::vector<Sym> syms_;
+  struct Range {
+    uint64_t start, end;  // [start, end)
+    uint32_t entry;
+  };
+  std::vector<Entry> entries_;
+  std::vector<Range> sized_;   // sorted, disjoint: the innermost symbol per stretch
+  std::vector<Range> labels_;  // sorted, disjoint
+  // Every name (version suffix stripped) -> its entry, or -1 when several
+  // entries bear it.
+  absl::flat_hash_map<std::string_view, int32_t> by_name_;
 };
 
 }  // namespace ringprof::symbolizer

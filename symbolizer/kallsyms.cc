@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "symbolizer/symbol_names.h"
 #include "symbolizer/symbolizer.h"
 
 namespace ringprof::symbolizer {
@@ -28,9 +29,16 @@ std::string_view NextField(std::string_view& rest) {
 struct Entry {
   uint64_t addr;
   bool text;
-  bool global;
-  std::string name;
+  SymbolBinding binding;
+  std::string name;    // as shown: "func" or "func [module]"
+  size_t name_length;  // of "func"
 };
+
+SymbolBinding BindingOf(char type) {
+  if (type == 'W' || type == 'w' || type == 'V' || type == 'v') return SymbolBinding::kWeak;
+  return absl::ascii_isupper(static_cast<unsigned char>(type)) ? SymbolBinding::kGlobal
+                                                               : SymbolBinding::kLocal;
+}
 
 }  // namespace
 
@@ -70,7 +78,7 @@ absl::StatusOr<KernelSymbols> KernelSymbols::Parse(std::string_view text) {
     if (!NextField(rest).empty()) return bad("trailing fields");
     if (addr != 0) ++nonzero;
     const char type = type_field[0];
-    Entry e{addr, IsText(type), type == 'T' || type == 'W', std::string(name)};
+    Entry e{addr, IsText(type), BindingOf(type), std::string(name), name.size()};
     if (!module.empty()) absl::StrAppend(&e.name, " ", std::string(module));
     entries.push_back(std::move(e));
   }
@@ -81,25 +89,36 @@ absl::StatusOr<KernelSymbols> KernelSymbols::Parse(std::string_view text) {
   }
   std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
     if (a.addr != b.addr) return a.addr < b.addr;
-    if (a.text != b.text) return a.text;
-    return a.global && !b.global;
+    return a.text && !b.text;
   });
   KernelSymbols out;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const Entry& e = entries[i];
-    if (!e.text || e.addr == 0) continue;
-    if (!out.addrs_.empty() && out.addrs_.back() == e.addr) continue;  // alias
-    size_t j = i + 1;
-    while (j < entries.size() && entries[j].addr == e.addr) ++j;
-    out.addrs_.push_back(e.addr);
-    out.names_.push_back(e.name);
-    out.ends_.push_back(j < entries.size() ? entries[j].addr
-                                           : std::numeric_limits<uint64_t>::max());
+  std::vector<AliasCandidate> candidates;
+  for (size_t i = 0; i < entries.size();) {
+    size_t j = i;
+    while (j < entries.size() && entries[j].addr == entries[i].addr) ++j;
+    // Text symbols sort first within an address.
+    size_t text_end = i;
+    while (text_end < j && entries[text_end].text) ++text_end;
+    if (text_end > i && entries[i].addr != 0) {
+      candidates.clear();
+      for (size_t k = i; k < text_end; ++k) {
+        const Entry& e = entries[k];
+        candidates.push_back({std::string_view(e.name).substr(0, e.name_length), e.binding});
+      }
+      const size_t best64 = i + ChooseAlias(candidates, TaskAbi::k64);
+      const size_t best32 = i + ChooseAlias(candidates, TaskAbi::k32);
+      if (best32 != best64) out.names32_.emplace(out.addrs_.size(), entries[best32].name);
+      out.addrs_.push_back(entries[i].addr);
+      out.names_.push_back(std::move(entries[best64].name));
+      out.ends_.push_back(j < entries.size() ? entries[j].addr
+                                             : std::numeric_limits<uint64_t>::max());
+    }
+    i = j;
   }
   return out;
 }
 
-SymbolizedAddress KernelSymbols::Lookup(uint64_t address) const {
+SymbolizedAddress KernelSymbols::Lookup(uint64_t address, TaskAbi abi) const {
   SymbolizedAddress result;
   auto it = std::upper_bound(addrs_.begin(), addrs_.end(), address);
   if (it == addrs_.begin()) {
@@ -115,6 +134,9 @@ SymbolizedAddress KernelSymbols::Lookup(uint64_t address) const {
   }
   SourceFrame frame;
   frame.function = names_[i];
+  if (abi == TaskAbi::k32) {
+    if (auto it = names32_.find(i); it != names32_.end()) frame.function = it->second;
+  }
   result.frames.push_back(std::move(frame));
   return result;
 }

@@ -64,11 +64,12 @@ class DwarfElfSymbolizer final : public ElfSymbolizer {
       build_id_hex_ = absl::BytesToHexString(*id);
     }
     loads_ = main_.LoadSegments();
-    symtab_ = SymbolTable::Read(main_);
     const ElfFile* dwarf_file = &main_;
+    std::vector<std::string> tried;
+    if (!main_.HasDebugInfo()) debug_ = FindDebugFile(&tried);
+    // A stripped library keeps .dynsym only; its debug file has the rest.
+    symtab_ = SymbolTable::Read(main_, debug_.has_value() ? &*debug_ : nullptr);
     if (!main_.HasDebugInfo()) {
-      std::vector<std::string> tried;
-      debug_ = FindDebugFile(&tried);
       if (!debug_.has_value()) {
         dwarf_status_ = absl::NotFoundError(absl::StrCat(
             "no DWARF in ", main_.path(), "; looked for separate debug info at: ",
@@ -77,7 +78,6 @@ class DwarfElfSymbolizer final : public ElfSymbolizer {
         return absl::OkStatus();
       }
       dwarf_file = &*debug_;
-      if (symtab_.size() == 0) symtab_ = SymbolTable::Read(*debug_);
     }
     dwarf_path_ = dwarf_file->path();
     dwarf_.reset(dwarf_begin_elf(dwarf_file->elf(), DWARF_C_READ, nullptr));
@@ -96,6 +96,7 @@ class DwarfElfSymbolizer final : public ElfSymbolizer {
   }
 
   const std::string& build_id_hex() const override { return build_id_hex_; }
+  bool is_32bit() const override { return gelf_getclass(main_.elf()) == ELFCLASS32; }
 
   absl::StatusOr<uint64_t> FileOffsetToVaddr(uint64_t file_offset) const override {
     for (const GElf_Phdr& p : loads_) {
@@ -120,20 +121,14 @@ class DwarfElfSymbolizer final : public ElfSymbolizer {
       status = index_->Symbolize(vaddr, options_.inlines, &result.frames);
       if (absl::IsDataLoss(status)) status = DwarfDecodeError(status.message());
       if (status.ok()) {
-        // The physical function's DWARF name lacks a linkage name (static
-        // functions, clones) or is missing: the symbol table has the full
-        // mangled name, as binutils and llvm-symbolizer use.
-        SourceFrame& outer = result.frames.back();
-        if (outer.linkage_name.empty()) {
-          if (const char* name = symtab_.Lookup(vaddr)) SetSymbolName(name, outer);
-        }
+        NameFromSymbols(vaddr, result.frames);
         return;
       }
     }
     result.frames.clear();
-    const char* name = symtab_.Lookup(vaddr);
-    if (name != nullptr) {
-      SetSymbolName(name, result.frames.emplace_back());
+    std::optional<SymbolTable::Hit> hit = symtab_.Lookup(vaddr);
+    if (hit.has_value()) {
+      SetSymbolName(hit->name, result.frames.emplace_back());
       // No DWARF at all, or none for this address: the symbol is the answer.
       if (dwarf_missing_ || absl::IsNotFound(status)) return;
       result.status = status;
@@ -148,13 +143,37 @@ class DwarfElfSymbolizer final : public ElfSymbolizer {
     }
   }
 
+  // Fills in or replaces DWARF's names from the symbol table.
+  void NameFromSymbols(uint64_t vaddr, std::vector<SourceFrame>& frames) const {
+    SourceFrame& outer = frames.back();
+    std::optional<SymbolTable::Hit> hit = symtab_.Lookup(vaddr);
+    if (outer.linkage_name.empty()) {
+      // The physical function's DWARF name lacks a linkage name (static
+      // functions, clones) or is missing: the symbol table has the full
+      // mangled name, as binutils and llvm-symbolizer use. A label is used
+      // only where DWARF names no function at all.
+      if (hit.has_value() && (!hit->label || outer.function.empty())) {
+        SetSymbolName(hit->name, outer);
+      }
+    }
+    if (!options_.public_names) return;
+    // DWARF's linkage name may be an internal alias (glibc's hidden
+    // `__GI___libc_malloc`): show the name the symbol table chooses for
+    // the same symbol, inlined copies included.
+    for (SourceFrame& f : frames) {
+      if (f.linkage_name.empty()) continue;
+      std::optional<std::string_view> chosen = symtab_.ChosenName(f.linkage_name);
+      if (chosen.has_value() && *chosen != f.linkage_name) SetSymbolName(*chosen, f);
+    }
+  }
+
   // DWARF libdw cannot decode: "<file>: DWARF error: <what>".
   absl::Status DwarfDecodeError(absl::string_view what) const {
     return absl::DataLossError(absl::StrCat(dwarf_path_, ": DWARF error: ", what));
   }
 
-  void SetSymbolName(const char* name, SourceFrame& frame) const {
-    frame.linkage_name = name;
+  void SetSymbolName(std::string_view name, SourceFrame& frame) const {
+    frame.linkage_name = std::string(name);
     frame.function = options_.demangle ? Demangle(frame.linkage_name) : frame.linkage_name;
   }
 
@@ -266,6 +285,16 @@ absl::StatusOr<std::string> Symbolizer::ImagePath(std::string_view bytes) {
   std::string path = FdPath(fd);
   images_.emplace(std::string(bytes), std::make_pair(std::move(fd), path));
   return path;
+}
+
+std::optional<bool> Symbolizer::Is32Bit(std::string_view build_id_raw,
+                                        const std::string& recorded_path) const {
+  std::string key(build_id_raw);
+  key.push_back('\0');
+  key += recorded_path;
+  auto it = cache_.find(key);
+  if (it == cache_.end() || it->second == nullptr) return std::nullopt;
+  return it->second->is_32bit();
 }
 
 std::vector<SymbolizedAddress> Symbolizer::SymbolizeFileOffsets(

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "base/scoped_fd.h"
+#include "symbolizer/symbol_names.h"
 
 namespace ringprof::symbolizer {
 
@@ -59,6 +61,12 @@ struct SymbolizerOptions {
   std::vector<std::string> symfs;
   // Global debug directory (Debian: /usr/lib/debug).
   std::string debug_dir = "/usr/lib/debug";
+  // Name functions by the alias users know (symbol_names.h): a DWARF
+  // linkage name that is an internal alias in the symbol table
+  // (`__GI___libc_malloc`) becomes the chosen name of that symbol
+  // (`malloc`). Off: DWARF's linkage names as they are, as binutils
+  // addr2line prints them.
+  bool public_names = true;
 };
 
 // Symbolizes addresses inside one ELF file (and its separate debuginfo, if
@@ -71,6 +79,9 @@ class ElfSymbolizer {
 
   // Hex build-id of the file ("" when it has none).
   virtual const std::string& build_id_hex() const = 0;
+  // ELFCLASS32: code of a 32-bit process (whose syscalls enter the kernel
+  // through the `__ia32_` entry points).
+  virtual bool is_32bit() const = 0;
   // Converts a file offset to the ELF virtual address (via PT_LOAD headers).
   virtual absl::StatusOr<uint64_t> FileOffsetToVaddr(uint64_t file_offset) const = 0;
   // Symbolizes ELF virtual addresses (as addr2line takes them).
@@ -80,17 +91,23 @@ class ElfSymbolizer {
 // Kernel symbols from a kallsyms text snapshot.
 class KernelSymbols {
  public:
-  // Keeps text symbols (t, T, w, W). Malformed lines give InvalidArgument
+  // Keeps text symbols (t, T, w, W); of several at one address, the one
+  // ChooseAlias (symbol_names.h) prefers: `__x64_sys_vfork` over
+  // `__ia32_sys_vfork` and `__do_sys_vfork` for a 64-bit task, the
+  // `__ia32_` one for a 32-bit task. Malformed lines give InvalidArgument
   // with the line number and byte offset; a snapshot whose addresses are all
   // 0 (read without privilege) gives FailedPrecondition.
   static absl::StatusOr<KernelSymbols> Parse(std::string_view kallsyms_text);
   // frames has one entry ("func" or "func [module]" style name) or is empty.
-  SymbolizedAddress Lookup(uint64_t address) const;
+  // `abi` is that of the task the frame ran for.
+  SymbolizedAddress Lookup(uint64_t address, TaskAbi abi = TaskAbi::k64) const;
   size_t size() const { return addrs_.size(); }
 
  private:
   std::vector<uint64_t> addrs_;  // sorted
-  std::vector<std::string> names_;
+  std::vector<std::string> names_;  // the names for 64-bit tasks
+  // Index in addrs_ -> the name for 32-bit tasks, where it differs.
+  absl::flat_hash_map<size_t, std::string> names32_;
   // Exclusive end of each symbol: the next higher address of any kallsyms
   // symbol (text or not), so data addresses do not resolve to the text
   // symbol below them.
@@ -126,6 +143,10 @@ class Symbolizer {
                                                       const std::string& recorded_path,
                                                       absl::Span<const uint64_t> file_offsets);
   const SymbolizerOptions& options() const { return options_; }
+  // Whether a file that SymbolizeFileOffsets opened is a 32-bit ELF;
+  // nullopt when it was not asked for or could not be opened.
+  std::optional<bool> Is32Bit(std::string_view build_id_raw,
+                              const std::string& recorded_path) const;
   // One entry per (path, reason), in the order they were first met.
   const std::vector<FileProblem>& problems() const { return problems_; }
   // A path that opens `bytes`, an ELF image stored in a recording because

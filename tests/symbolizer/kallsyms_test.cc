@@ -1,6 +1,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <sstream>
+
 #include "symbolizer/symbolizer.h"
 
 namespace ringprof::symbolizer {
@@ -46,6 +49,87 @@ TEST(KernelSymbolsTest, LookupReturnsContainingSymbol) {
   EXPECT_TRUE(absl::IsNotFound(syms->Lookup(0xffffffff80000000).status));
   EXPECT_TRUE(absl::IsNotFound(syms->Lookup(0xffffffff81000310).status));
   EXPECT_TRUE(absl::IsNotFound(syms->Lookup(0xffffffffc0a02010).status));
+}
+
+// As /proc/kallsyms lists them on x86-64 6.18: syscalls without arguments
+// have one body for both ABIs, so __ia32_ and __x64_ share an address (and
+// kallsyms lists __ia32_ first); those with arguments have two.
+constexpr char kSyscallKallsyms[] =
+    "ffffffff81302f70 T __pfx___ia32_sys_rt_sigreturn\n"
+    "ffffffff81302f70 T __pfx___x64_sys_rt_sigreturn\n"
+    "ffffffff81302f80 T __ia32_sys_rt_sigreturn\n"
+    "ffffffff81302f80 T __x64_sys_rt_sigreturn\n"
+    "ffffffff81302f80 t __do_sys_rt_sigreturn\n"
+    "ffffffff81360180 T __pfx___ia32_sys_vfork\n"
+    "ffffffff81360180 T __pfx___x64_sys_vfork\n"
+    "ffffffff81360190 T __ia32_sys_vfork\n"
+    "ffffffff81360190 T __x64_sys_vfork\n"
+    "ffffffff81360190 t __do_sys_vfork\n"
+    "ffffffff81360220 T __pfx___x64_sys_clone\n"
+    "ffffffff81360230 T __x64_sys_clone\n"
+    "ffffffff81360260 T __pfx___ia32_sys_clone\n"
+    "ffffffff81360270 T __ia32_sys_clone\n"
+    "ffffffff81361000 T __memcpy\n"
+    "ffffffff81361000 W memcpy\n"
+    "ffffffffc0a01000 t __GI_helper\t[mod]\n"
+    "ffffffffc0a01000 T helper\t[mod]\n"
+    "ffffffffc0a02000 T _etext\n";
+
+TEST(KernelSymbolsTest, SyscallEntryAliasFollowsTheTaskAbi) {
+  absl::StatusOr<KernelSymbols> syms = KernelSymbols::Parse(kSyscallKallsyms);
+  ASSERT_TRUE(syms.ok()) << syms.status();
+  auto name = [&](uint64_t addr, TaskAbi abi = TaskAbi::k64) -> std::string {
+    SymbolizedAddress r = syms->Lookup(addr, abi);
+    return r.frames.empty() ? "<" + std::string(r.status.message()) + ">" : r.frames[0].function;
+  };
+  EXPECT_EQ(name(0xffffffff81360190), "__x64_sys_vfork");
+  EXPECT_EQ(name(0xffffffff813601a4), "__x64_sys_vfork");
+  EXPECT_EQ(name(0xffffffff81302f84), "__x64_sys_rt_sigreturn");
+  EXPECT_EQ(name(0xffffffff81360184), "__pfx___x64_sys_vfork");
+  EXPECT_EQ(name(0xffffffff81360190, TaskAbi::k32), "__ia32_sys_vfork");
+  EXPECT_EQ(name(0xffffffff81302f84, TaskAbi::k32), "__ia32_sys_rt_sigreturn");
+  // Separate bodies keep their own names whatever the task.
+  EXPECT_EQ(name(0xffffffff81360234, TaskAbi::k32), "__x64_sys_clone");
+  EXPECT_EQ(name(0xffffffff81360274), "__ia32_sys_clone");
+  // The other rules apply to kallsyms too, modules included.
+  EXPECT_EQ(name(0xffffffff81361010), "memcpy");
+  EXPECT_EQ(name(0xffffffffc0a01010), "helper [mod]");
+}
+
+TEST(KernelSymbolsTest, RealKallsymsSharedSyscallEntriesReadX64) {
+  FILE* f = std::fopen("/proc/kallsyms", "r");
+  if (f == nullptr) GTEST_SKIP() << "/proc/kallsyms is not readable";
+  std::string text;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
+  std::fclose(f);
+  absl::StatusOr<KernelSymbols> syms = KernelSymbols::Parse(text);
+  if (!syms.ok()) GTEST_SKIP() << syms.status();
+  // Every __x64_sys_X that shares its address with __ia32_sys_X.
+  std::map<std::string, uint64_t> x64, ia32;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string addr, type, name;
+    fields >> addr >> type >> name;
+    if (name.rfind("__x64_sys_", 0) == 0) x64[name.substr(6)] = std::stoull(addr, nullptr, 16);
+    if (name.rfind("__ia32_sys_", 0) == 0) ia32[name.substr(7)] = std::stoull(addr, nullptr, 16);
+  }
+  int shared = 0;
+  for (const auto& [sys, addr] : x64) {
+    auto it = ia32.find(sys);
+    if (it == ia32.end() || it->second != addr || addr == 0) continue;
+    ++shared;
+    SymbolizedAddress r64 = syms->Lookup(addr);
+    SymbolizedAddress r32 = syms->Lookup(addr, TaskAbi::k32);
+    ASSERT_FALSE(r64.frames.empty() || r32.frames.empty()) << sys;
+    EXPECT_EQ(r64.frames[0].function, "__x64_" + sys);
+    EXPECT_EQ(r32.frames[0].function, "__ia32_" + sys);
+  }
+  if (shared == 0) GTEST_SKIP() << "no __x64_sys_/__ia32_sys_ pair shares an address here";
+  RecordProperty("shared_syscall_entries", shared);
 }
 
 TEST(KernelSymbolsTest, UnprivilegedSnapshotIsAnError) {
