@@ -155,6 +155,9 @@ int RunAddr2line(int argc, char** argv) {
   }
   options.demangle = flags.demangle;
   options.inlines = true;  // without -i only frames[0] is printed
+  // binutils prints the names the files have (__GI___libc_malloc), not the
+  // public aliases reports choose (docs/REPORTS.md).
+  options.public_names = false;
 
   // The file is checked before addresses are read from stdin, as binutils
   // does: a bad -e fails at once instead of after the input ends.
