@@ -112,7 +112,17 @@ absl::StatusOr<std::unique_ptr<BpfSampler>> BpfSampler::Load(const BpfSamplerOpt
     err = bpf_map__set_max_entries(s->skel_->maps.unwind_rows, options.unwind_rows);
     if (err != 0) return BpfError(-err, "sizing the BPF unwind row array");
   }
+  // The verifier writes its statistics into this buffer; 4 KiB holds them
+  // (log level 4 logs nothing else for a program it accepts, so a refusal
+  // is then explained less well: this is for tests and benchmarks).
+  std::string verifier_log;
+  if (options.verifier_stats != nullptr) {
+    verifier_log.assign(4096, '\0');
+    bpf_program__set_log_buf(s->skel_->progs.on_sample, verifier_log.data(), verifier_log.size());
+    bpf_program__set_log_level(s->skel_->progs.on_sample, 4);  // BPF_LOG_STATS
+  }
   err = sampler__load(s->skel_);
+  if (options.verifier_stats != nullptr) *options.verifier_stats = verifier_log.c_str();
   if (err != 0) {
     if (err == -ENOMEM || err == -E2BIG) {
       return absl::ResourceExhaustedError(absl::StrCat(

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -35,6 +36,12 @@ struct BpfSamplerOptions {
   uint32_t unwind_rows = 0;
   // Fill the program's self-timing histogram (see sample_record.h).
   bool self_timing = false;
+  // A test and benchmark aid: when set, Load() asks the kernel's verifier
+  // for its statistics on the sample program (log level 4) and stores their
+  // lines here ("processed N insns ... peak_states N ...", "verification
+  // time N usec", "stack depth ..."). What the verifier spends is system
+  // CPU that every recording pays at start-up.
+  std::string* verifier_stats = nullptr;
 };
 
 struct BpfSamplerStats {

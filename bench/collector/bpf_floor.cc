@@ -4,7 +4,7 @@
 // page of a map value against 16 loads one page apart, which tells what a
 // TLB miss costs a program: the data stay cached between runs, but on a
 // kernel with page-table isolation and no PCID every entry from user mode
-// flushes the TLB), each attached to
+// flushes the TLB; 64 calls of an empty subprogram), each attached to
 // a cpu-clock sampling event on a spinning child, their cost read from the
 // kernel's BPF run-time statistics (kernel.bpf_stats_enabled, the same
 // source as bpf_cost.py). What the statistics charge the empty program they
@@ -91,6 +91,19 @@ int main(int argc, char** argv) {
     }
     return with_ret0(std::move(v));
   };
+  // kCalls calls of a subprogram that returns at once: what a BPF-to-BPF
+  // call costs (the sample program's global functions are such calls;
+  // this guest's kernel returns through a Safe-RET thunk).
+  constexpr int32_t kCalls = 64;
+  auto calls = [&]() {
+    std::vector<bpf_insn> v;
+    for (int32_t i = 0; i < kCalls; ++i) {
+      // imm: from the next instruction to the subprogram, after the exit.
+      v.push_back({BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, kCalls - i + 1});
+    }
+    v = with_ret0(std::move(v));
+    return with_ret0(std::move(v));  // the subprogram: r0 = 0; exit
+  };
   const Variant variants[] = {
       {"empty program", with_ret0({})},
       {"one bpf_ktime_get_ns", with_ret0({{BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ktime_get_ns}})},
@@ -121,6 +134,7 @@ int main(int argc, char** argv) {
                   {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ringbuf_output}})},
       {"16 loads from one page", loads(8)},
       {"16 loads, 16 pages", loads(4096)},
+      {"64 subprogram calls", calls()},
   };
   int status = 0;
   for (const Variant& v : variants) {

@@ -183,6 +183,8 @@ struct rp_unwind_state {
   rp_u32 stop;
   rp_u32 tgid;
   rp_u32 last_map; /* the mapping the previous frame was in */
+  rp_u32 stamp;    /* rp_proc_maps.stamp of the process's list; 0: none */
+  rp_u32 pad;
 };
 
 struct rp_record_header {

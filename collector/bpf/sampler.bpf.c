@@ -233,7 +233,6 @@ struct unwind_ctx {
   struct rp_proc_maps* pm; /* NULL: the process has no table-backed mapping */
   struct rp_row_cache* cache;
   struct rp_cpu_stats* stats;
-  rp_u32 stamp; /* pm->stamp */
 };
 
 /* What unwind_step needs of a row: a copy, from the row cache or the table. */
@@ -245,6 +244,47 @@ struct found_row {
   rp_u32 source; /* RP_UNWOUND_* */
 };
 
+/* A row's rule goes between the table, the row cache and struct found_row
+ * only through the three functions below (find_row reads a row's pc, and a
+ * page index entry's row index and RP_ROW_WHOLE_PAGE flag, for its search):
+ * a change of the row layout (struct rp_unwind_row, struct
+ * rp_row_cache_entry) changes them and struct found_row alone. */
+
+/* out = the rule of table row (or page index entry) r, from a table made
+ * from `source` (RP_UNWOUND_*). */
+static __always_inline void rule_from_row(struct found_row* out, const struct rp_unwind_row* r,
+                                          rp_u32 source) {
+  out->cfa_offset = r->cfa_offset;
+  out->kind = r->kind & RP_ROW_RULE_MASK;
+  out->fp_offset8 = r->fp_offset8;
+  out->source = source;
+  out->cached = 0;
+}
+
+/* Returns 1, with out = the cached rule, if ce holds the rule for pc found
+ * through the mapping list with this stamp; else 0. */
+static __always_inline int rule_from_cache(struct found_row* out,
+                                           const struct rp_row_cache_entry* ce, rp_u64 pc,
+                                           rp_u32 stamp) {
+  if (ce->pc != pc || ce->stamp != stamp) return 0;
+  out->cfa_offset = ce->cfa_offset;
+  out->kind = ce->kind & RP_ROW_RULE_MASK;
+  out->fp_offset8 = ce->fp_offset8;
+  out->source = ce->kind >> RP_ROW_CACHE_SOURCE_SHIFT;
+  out->cached = 1;
+  return 1;
+}
+
+/* ce = the rule r for pc, found through the mapping list with this stamp. */
+static __always_inline void rule_to_cache(struct rp_row_cache_entry* ce, const struct found_row* r,
+                                          rp_u64 pc, rp_u32 stamp) {
+  ce->pc = pc;
+  ce->stamp = stamp;
+  ce->cfa_offset = r->cfa_offset;
+  ce->kind = r->kind | (rp_u8)(r->source << RP_ROW_CACHE_SOURCE_SHIFT);
+  ce->fp_offset8 = r->fp_offset8;
+}
+
 /* The row in force at `pc` (a runtime address), or NULL (no mapping with a
  * table, evicted table, or a PC before the first row). *source gets the
  * table's RP_UNWOUND_* bit, *bin_out the table's slot and *generation_out
@@ -255,7 +295,6 @@ static __always_inline struct rp_unwind_row* find_row(struct rp_proc_maps* pm,
                                                       rp_u32* source,
                                                       struct rp_unwind_bin** bin_out,
                                                       rp_u32* generation_out) {
-  if (!pm) return 0;
   rp_u32 n = pm->count;
   if (n == 0 || n > RP_MAX_PROC_MAPS) return 0;
   /* Consecutive frames are mostly in one binary: try the last mapping
@@ -319,33 +358,32 @@ static __always_inline struct rp_unwind_row* find_row(struct rp_proc_maps* pm,
   return r;
 }
 
-/* The row in force at pc, through the row cache; out->kind is RP_ROW_NOINFO
- * when there is none (misses are not cached: they fall back to frame
- * pointers, and the table may yet be loaded). */
-static __always_inline void lookup_row(struct unwind_ctx* c, rp_u64 pc, struct found_row* out) {
+/* The row cache missed: out = the rule in force at pc from the tables
+ * (out->kind RP_ROW_NOINFO when there is none), kept in the cache entry ce
+ * (may be NULL) when it was read whole. Misses are not cached: they fall
+ * back to frame pointers, and the table may yet be loaded.
+ *
+ * A global (BTF-checked) function, not inlined: the kernel verifies it
+ * once, on its own, with its arguments checked at the call, instead of
+ * along every path of unwind_step that reaches it. Inlined, its two bounded
+ * searches and their many exits multiplied the states that the rest of the
+ * step (the stack-window refills above all) was verified in: 170,711
+ * processed instructions and most of a second of system CPU at every
+ * load (docs/PERFORMANCE.md). Being global, it reads no state the caller
+ * knows: its pointer arguments may be NULL as far as the verifier knows,
+ * and *out comes back as unknown values. A cache hit makes no call. */
+__noinline int find_rule(struct rp_proc_maps* pm, struct rp_unwind_state* st,
+                         struct rp_row_cache_entry* ce, rp_u64 pc, struct found_row* out) {
+  if (!out) return 0;
   out->kind = RP_ROW_NOINFO;
   out->cached = 0;
-  if (!c->pm) return;
-  /* Fibonacci hashing: the top bits of pc times 2^64 / phi. */
-  rp_u32 h = (rp_u32)((pc * 0x9e3779b97f4a7c15ull) >> (64 - RP_ROW_CACHE_BITS));
-  struct rp_row_cache_entry* ce = c->cache ? &c->cache->e[h & (RP_ROW_CACHE_SIZE - 1)] : 0;
-  if (ce && ce->pc == pc && ce->stamp == c->stamp) {
-    out->cfa_offset = ce->cfa_offset;
-    out->kind = ce->kind & RP_ROW_RULE_MASK;
-    out->fp_offset8 = ce->fp_offset8;
-    out->source = ce->kind >> RP_ROW_CACHE_SOURCE_SHIFT;
-    out->cached = 1;
-    return;
-  }
+  if (!pm || !st) return 0;
   rp_u32 source = 0;
   struct rp_unwind_bin* bin = 0;
   rp_u32 generation = 0;
-  struct rp_unwind_row* row = find_row(c->pm, c->st, pc, &source, &bin, &generation);
-  if (!row || !bin) return;
-  out->cfa_offset = row->cfa_offset;
-  out->kind = row->kind & RP_ROW_RULE_MASK;
-  out->fp_offset8 = row->fp_offset8;
-  out->source = source;
+  struct rp_unwind_row* row = find_row(pm, st, pc, &source, &bin, &generation);
+  if (!row || !bin) return 0;
+  rule_from_row(out, row, source);
   /* The collector clears a slot (row_count 0) before it reuses its rows and
    * gives it a new generation after: if either changed while the row was
    * read, the row may be half rewritten. Use it for this frame, as before
@@ -354,37 +392,69 @@ static __always_inline void lookup_row(struct unwind_ctx* c, rp_u64 pc, struct f
   asm volatile("" ::: "memory");
   if (!ce || *(volatile rp_u32*)&bin->row_count == 0 ||
       *(volatile rp_u32*)&bin->generation != generation) {
-    return;
+    return 0;
   }
-  ce->pc = pc;
-  ce->stamp = c->stamp;
-  ce->cfa_offset = out->cfa_offset;
-  ce->kind = out->kind | (rp_u8)(source << RP_ROW_CACHE_SOURCE_SHIFT);
-  ce->fp_offset8 = out->fp_offset8;
+  rule_to_cache(ce, out, pc, st->stamp);
+  return 0;
 }
 
-/* Reads the user word at addr through the stack window. A refill copies
- * RP_STACK_WINDOW bytes from a little below addr (a saved FP sits just
- * under the return address) but never past either end of addr's page: a
- * page that holds addr is mapped, so the copy cannot fault where a word-sized
- * read would not. Returns 0 on success. */
-static __always_inline int read_user_word(struct rp_stack_window* w, rp_u64 addr, rp_u64* out) {
+/* The row in force at pc, through the row cache; out->kind is RP_ROW_NOINFO
+ * when there is none. A hit, the common case, costs no call. */
+static __always_inline void lookup_row(struct unwind_ctx* c, rp_u64 pc, struct found_row* out) {
+  out->kind = RP_ROW_NOINFO;
+  out->cached = 0;
+  if (!c->pm) return;
+  /* Fibonacci hashing: the top bits of pc times 2^64 / phi. */
+  rp_u32 h = (rp_u32)((pc * 0x9e3779b97f4a7c15ull) >> (64 - RP_ROW_CACHE_BITS));
+  struct rp_row_cache_entry* ce = c->cache ? &c->cache->e[h & (RP_ROW_CACHE_SIZE - 1)] : 0;
+  if (ce && rule_from_cache(out, ce, pc, c->st->stamp)) return;
+  find_rule(c->pm, c->st, ce, pc, out);
+}
+
+/* Refills the stack window so that it holds the user word at addr. It
+ * copies RP_STACK_WINDOW bytes from a little below addr (a saved FP sits
+ * just under the return address) but never past either end of addr's page:
+ * a page that holds addr is mapped, so the copy cannot fault where a
+ * word-sized read would not. Returns 0 on success. */
+static __always_inline int fill_window(struct rp_stack_window* w, rp_u64 addr) {
+  rp_u64 below = addr & 4095;
+  if (below > 64) below = 64;
+  rp_u64 start = addr - below;
+  rp_u64 len = 4096 - (start & 4095);
+  if (len > RP_STACK_WINDOW) len = RP_STACK_WINDOW;
+  if (len < below + 8) { /* a word across two pages: read just it */
+    start = addr;
+    len = 8;
+  }
+  w->len = 0;
+  if (bpf_probe_read_user(w->bytes, len, (void*)start) != 0) return -1;
+  w->start = start;
+  w->len = len;
+  return 0;
+}
+
+/* fill_window as a global function, for the same reason as find_rule: the
+ * helper's size comes out of three clamps, and the verifier follows each
+ * combination of them, in every state that reaches an inlined copy. */
+__noinline int refill_window(struct rp_stack_window* w, rp_u64 addr) {
+  if (!w) return -1;
+  return fill_window(w, addr);
+}
+
+/* Reads the user word at addr through the stack window. Returns 0 on
+ * success. With inline_refill a refill is inlined, else it is a call of
+ * refill_window. A BPF-to-BPF call costs 8-13 ns here (bench_bpf_floor),
+ * so a frame's first read (its return address under a table rule, its
+ * saved FP under the frame-pointer rule), where nearly every refill
+ * happens, refills inline; the frame's other word lies next to it, in the
+ * window that read filled, so the second reads rarely refill: they make
+ * the call and spare the verifier two more copies of the refill. */
+static __always_inline int read_user_word(struct rp_stack_window* w, rp_u64 addr, rp_u64* out,
+                                          int inline_refill) {
   rp_u64 off = addr - w->start;
   if (addr < w->start || off + 8 > w->len) {
-    rp_u64 below = addr & 4095;
-    if (below > 64) below = 64;
-    rp_u64 start = addr - below;
-    rp_u64 len = 4096 - (start & 4095);
-    if (len > RP_STACK_WINDOW) len = RP_STACK_WINDOW;
-    if (len < below + 8) { /* a word across two pages: read just it */
-      start = addr;
-      len = 8;
-    }
-    w->len = 0;
-    if (bpf_probe_read_user(w->bytes, len, (void*)start) != 0) return -1;
-    w->start = start;
-    w->len = len;
-    off = addr - start;
+    if ((inline_refill ? fill_window(w, addr) : refill_window(w, addr)) != 0) return -1;
+    off = addr - w->start;
   }
   if (off > RP_STACK_WINDOW - 8) return -1;
   *out = *(rp_u64*)(w->bytes + off);
@@ -421,13 +491,13 @@ static long unwind_step(rp_u64 index, void* arg) {
   }
   if (kind == RP_ROW_SP || kind == RP_ROW_FP) {
     rp_u64 cfa = (kind == RP_ROW_SP ? st->sp : st->fp) + (rp_s64)row.cfa_offset;
-    if (read_user_word(c->win, cfa - 8, &ra) != 0) {
+    if (read_user_word(c->win, cfa - 8, &ra, /*inline_refill=*/1) != 0) {
       st->stop = RP_STOP_READ_FAULT;
       return 1;
     }
     if (row.kind & RP_ROW_FP_SAVED) {
       rp_u64 fp = 0;
-      if (read_user_word(c->win, cfa + 8 * (rp_s64)row.fp_offset8, &fp) != 0) {
+      if (read_user_word(c->win, cfa + 8 * (rp_s64)row.fp_offset8, &fp, /*inline_refill=*/0) != 0) {
         st->stop = RP_STOP_READ_FAULT;
         return 1;
       }
@@ -448,8 +518,8 @@ static long unwind_step(rp_u64 index, void* arg) {
       st->stop = RP_STOP_END;
       return 1;
     }
-    if (st->fp < st->sp || read_user_word(c->win, st->fp, &frame[0]) != 0 ||
-        read_user_word(c->win, st->fp + 8, &frame[1]) != 0) {
+    if (st->fp < st->sp || read_user_word(c->win, st->fp, &frame[0], /*inline_refill=*/1) != 0 ||
+        read_user_word(c->win, st->fp + 8, &frame[1], /*inline_refill=*/0) != 0) {
       st->stop = RP_STOP_MISS;
       return 1;
     }
@@ -499,15 +569,16 @@ static __always_inline rp_u32 unwind_user(struct bpf_perf_event_data* ctx, struc
   st->stop = RP_STOP_NONE;
   st->tgid = s->pid;
   st->last_map = 0;
+  struct rp_proc_maps* pm = bpf_map_lookup_elem(&proc_maps, &st->tgid);
+  st->stamp = pm ? pm->stamp : 0;
   struct unwind_ctx c = {
       .s = s,
       .st = st,
       .win = win,
-      .pm = bpf_map_lookup_elem(&proc_maps, &st->tgid),
+      .pm = pm,
       .cache = bpf_map_lookup_elem(&row_cache, &zero),
       .stats = stats,
   };
-  if (c.pm) c.stamp = c.pm->stamp;
   bpf_loop(RP_MAX_STACK_DEPTH, unwind_step, &c, 0);
   s->user_methods = st->methods;
   s->user_stop = st->stop;
