@@ -132,14 +132,6 @@ absl::StatusOr<std::unique_ptr<BpfSampler>> BpfSampler::Load(const BpfSamplerOpt
     }
     return BpfError(-err, "loading the BPF sample program");
   }
-  if (options.use_tables) {
-    s->rows_bytes_ = static_cast<size_t>(options.unwind_rows) * sizeof(rp_unwind_row);
-    s->rows_bytes_ = (s->rows_bytes_ + 4095) & ~size_t{4095};
-    void* p = mmap(nullptr, s->rows_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED,
-                   bpf_map__fd(s->skel_->maps.unwind_rows), 0);
-    if (p == MAP_FAILED) return LastErrnoStatus("mapping the BPF unwind row array");
-    s->rows_ = static_cast<rp_unwind_row*>(p);
-  }
   s->ring_ = ring_buffer__new(bpf_map__fd(s->skel_->maps.samples), &BpfSampler::OnRingRecord,
                               s.get(), nullptr);
   if (s->ring_ == nullptr) return BpfError(errno, "opening the BPF ring buffer");
@@ -148,7 +140,6 @@ absl::StatusOr<std::unique_ptr<BpfSampler>> BpfSampler::Load(const BpfSamplerOpt
 
 BpfSampler::~BpfSampler() {
   DetachAll();
-  if (rows_ != nullptr) munmap(rows_, rows_bytes_);
   if (ring_ != nullptr) ring_buffer__free(ring_);
   if (skel_ != nullptr) sampler__destroy(skel_);
 }
@@ -251,12 +242,24 @@ absl::StatusOr<std::vector<uint64_t>> BpfSampler::ReadTiming() const {
   return hist;
 }
 
-void BpfSampler::WriteRows(uint32_t first, absl::Span<const rp_unwind_row> rows) {
-  if (rows_ == nullptr || first > options_.unwind_rows ||
+absl::Status BpfSampler::WriteRows(uint32_t first, absl::Span<const rp_unwind_row> rows) {
+  if (!options_.use_tables || first > options_.unwind_rows ||
       rows.size() > options_.unwind_rows - first) {
-    return;
+    return absl::OutOfRangeError(
+        absl::StrCat("unwind rows [", first, ", +", rows.size(), ") past the row array"));
   }
-  std::memcpy(rows_ + first, rows.data(), rows.size() * sizeof(rp_unwind_row));
+  if (rows.empty()) return absl::OkStatus();
+  constexpr size_t kPage = 4096;
+  const size_t begin = size_t{first} * sizeof(rp_unwind_row);
+  const size_t end = begin + rows.size() * sizeof(rp_unwind_row);
+  const size_t map_begin = begin & ~(kPage - 1);
+  const size_t map_len = ((end + kPage - 1) & ~(kPage - 1)) - map_begin;
+  void* p = mmap(nullptr, map_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+                 bpf_map__fd(skel_->maps.unwind_rows), static_cast<off_t>(map_begin));
+  if (p == MAP_FAILED) return LastErrnoStatus("mapping part of the BPF unwind row array");
+  std::memcpy(static_cast<char*>(p) + (begin - map_begin), rows.data(), end - begin);
+  munmap(p, map_len);
+  return absl::OkStatus();
 }
 
 absl::Status BpfSampler::WriteBin(uint32_t slot, const rp_unwind_bin& bin) {

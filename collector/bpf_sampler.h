@@ -90,8 +90,12 @@ class BpfSampler : public UnwindMapWriter {
   absl::StatusOr<std::vector<uint64_t>> ReadTiming() const;
 
   // UnwindMapWriter: the table unwinder's maps (use_tables only).
-  uint32_t row_capacity() const override { return rows_ != nullptr ? options_.unwind_rows : 0; }
-  void WriteRows(uint32_t first, absl::Span<const rp_unwind_row> rows) override;
+  uint32_t row_capacity() const override { return options_.use_tables ? options_.unwind_rows : 0; }
+  // Maps just the pages the rows go to, copies them and unmaps: mapping the
+  // whole array would make all of it (--unwind-mem, 32 MiB by default)
+  // resident in this process, since the kernel populates a BPF array's
+  // mapping at once.
+  absl::Status WriteRows(uint32_t first, absl::Span<const rp_unwind_row> rows) override;
   absl::Status WriteBin(uint32_t slot, const rp_unwind_bin& bin) override;
   absl::Status WriteProcMaps(uint32_t tgid, const rp_proc_maps& maps) override;
   absl::Status DeleteProcMaps(uint32_t tgid) override;
@@ -102,8 +106,6 @@ class BpfSampler : public UnwindMapWriter {
   struct sampler* skel_ = nullptr;
   struct ring_buffer* ring_ = nullptr;
   std::vector<struct bpf_link*> links_;
-  rp_unwind_row* rows_ = nullptr;  // the mmap'ed unwind_rows array
-  size_t rows_bytes_ = 0;
   BpfSamplerOptions options_;
   RecordFn on_record_;
 };

@@ -768,7 +768,15 @@ absl::Status Session::SetUp() {
     child_.emplace(std::move(c));
   }
   BpfSamplerOptions bo;
-  bo.ring_bytes = opt_.ring_mib << 20;
+  if (opt_.ring_mib != 0) {
+    bo.ring_bytes = opt_.ring_mib << 20;
+  } else {
+    ASSIGN_OR_RETURN(std::vector<int> online, OnlineCpus());
+    // -c gives no rate; take 1 kHz per event, which -F defaults to.
+    const uint64_t hz = opt_.period ? 1000 : opt_.frequency.value_or(999);
+    bo.ring_bytes = static_cast<uint32_t>(
+        RingBytesFor(static_cast<uint32_t>(online.size()), specs_.size(), hz));
+  }
   bo.wakeup_bytes = bo.ring_bytes / 4;
   bo.n_counters = static_cast<uint32_t>(counter_specs_.size());
   int possible = libbpf_num_possible_cpus();
@@ -801,6 +809,8 @@ absl::Status Session::SetUp() {
     unwind_ = std::make_unique<UnwindTables>(opt_.call_graph, sampler_.get(),
                                              [this](const std::string& m) { Warn(m); });
     if (vdso_) unwind_->SetVdsoPath(vdso_->path());
+    // Samples wait in user space (pending_) while tables are built.
+    unwind_->SetAfterBuild([this] { (void)sampler_->Drain(); });
   }
   if (tables() || dwarf()) {
     epoll_ = ScopedFd(epoll_create1(EPOLL_CLOEXEC));
@@ -1057,6 +1067,14 @@ absl::StatusOr<RecordSummary> Session::Run() {
 }
 
 }  // namespace
+
+uint64_t RingBytesFor(uint32_t cpus, size_t events, uint64_t hz) {
+  const double bytes = static_cast<double>(cpus) * static_cast<double>(events) *
+                       static_cast<double>(hz) * 0.25 * 1024;
+  uint64_t ring = uint64_t{1} << 20;
+  while (static_cast<double>(ring) < bytes && ring < (uint64_t{256} << 20)) ring <<= 1;
+  return ring;
+}
 
 absl::StatusOr<RecordSummary> Record(const RecordOptions& options) {
   Session session(options);

@@ -52,7 +52,11 @@ struct RecordOptions {
   std::vector<std::string> command;     // -- CMD ARGS
   std::string output = "ringprof.rpf";  // "-": standard output
   double duration_s = 0;                // 0: until the target exits or a signal; finite, >= 0
-  uint32_t ring_mib = 16;
+  // --ring-mib: the BPF ring buffer; 0 sizes it for the expected sample
+  // rate (RingBytesFor). Its pages are resident twice over in this process
+  // (the kernel maps a BPF ring's data twice), so it is not made larger
+  // than the rate needs.
+  uint32_t ring_mib = 0;
   // --call-graph: how user stacks are walked (unwind_tables.h).
   CallGraphMode call_graph = CallGraphMode::kAuto;
   // --call-graph dwarf,SIZE: bytes of user stack copied per sample (a
@@ -111,6 +115,13 @@ struct RecordSummary {
 };
 
 absl::StatusOr<RecordSummary> Record(const RecordOptions& options);
+
+// The ring size for `cpus` CPUs sampling `events` events at `hz` each:
+// room for a quarter second of samples of 1 KiB (a 64-frame stack and
+// counters; the largest sample is 2.2 KiB), as a power of two from 1 MiB
+// to 256 MiB. The reader is woken when a quarter is full and drains every
+// 100 ms besides.
+uint64_t RingBytesFor(uint32_t cpus, size_t events, uint64_t hz);
 
 }  // namespace ringprof::collector
 

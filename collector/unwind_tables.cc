@@ -209,8 +209,15 @@ absl::Status UnwindTables::Load(const std::string& key, Binary& b, const Encoded
     free_slots_.push_back(slot);
     return absl::ResourceExhaustedError("no room for its unwind table");
   }
-  writer_->WriteRows(first, t.rows);
-  writer_->WriteRows(first + static_cast<uint32_t>(t.rows.size()), t.pages);
+  absl::Status written = writer_->WriteRows(first, t.rows);
+  if (written.ok()) {
+    written = writer_->WriteRows(first + static_cast<uint32_t>(t.rows.size()), t.pages);
+  }
+  if (!written.ok()) {
+    Free(first, n);
+    free_slots_.push_back(slot);
+    return written;
+  }
   rp_unwind_bin bin{};
   bin.pc_base = t.pc_base;
   bin.row_start = first;
@@ -263,6 +270,7 @@ UnwindTables::Binary& UnwindTables::Acquire(const formats::Mapping& m, const std
   absl::StatusOr<std::vector<unwind::LoadSegment>> segs = unwind::ReadLoadSegments(m.path);
   if (!segs.ok()) return fail(segs.status(), /*always_warn=*/true);
   absl::StatusOr<unwind::UnwindTable> table = BuildTable(m.path);
+  if (after_build_) after_build_();
   if (!table.ok()) return fail(table.status());
   absl::StatusOr<EncodedTable> encoded = EncodeTable(*table);
   stats_.build_seconds +=

@@ -57,7 +57,7 @@ class UnwindMapWriter {
  public:
   virtual ~UnwindMapWriter() = default;
   virtual uint32_t row_capacity() const = 0;
-  virtual void WriteRows(uint32_t first, absl::Span<const rp_unwind_row> rows) = 0;
+  virtual absl::Status WriteRows(uint32_t first, absl::Span<const rp_unwind_row> rows) = 0;
   virtual absl::Status WriteBin(uint32_t slot, const rp_unwind_bin& bin) = 0;
   virtual absl::Status WriteProcMaps(uint32_t tgid, const rp_proc_maps& maps) = 0;
   virtual absl::Status DeleteProcMaps(uint32_t tgid) = 0;
@@ -112,6 +112,10 @@ class UnwindTables {
   // Builds and loads the table of the ELF file at `path` ahead of need
   // (e.g. a command's executable and the C library before it starts).
   void Preload(const std::string& path);
+  // Called after each table is built: building a big binary's table takes
+  // long enough (cc1plus: ~170 ms; -a: hundreds of binaries) for the BPF
+  // ring to fill unless the caller drains it in between.
+  void SetAfterBuild(std::function<void()> fn) { after_build_ = std::move(fn); }
 
   const UnwindTableStats& stats() const { return stats_; }
   uint64_t resident_rows() const { return resident_rows_; }
@@ -148,6 +152,7 @@ class UnwindTables {
   std::string vdso_path_;
   UnwindMapWriter* writer_;
   WarnFn warn_;
+  std::function<void()> after_build_;
   absl::node_hash_map<std::string, Binary> binaries_;  // stable references
   std::list<std::string> lru_;                         // resident keys, most recently used first
   std::vector<std::pair<uint32_t, uint32_t>> free_;    // [first, count), sorted, coalesced

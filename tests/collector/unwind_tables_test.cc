@@ -31,9 +31,11 @@ class MemoryMaps : public UnwindMapWriter {
  public:
   explicit MemoryMaps(uint32_t capacity) : rows(capacity) {}
   uint32_t row_capacity() const override { return static_cast<uint32_t>(rows.size()); }
-  void WriteRows(uint32_t first, absl::Span<const rp_unwind_row> r) override {
-    ASSERT_LE(first + r.size(), rows.size());
+  absl::Status WriteRows(uint32_t first, absl::Span<const rp_unwind_row> r) override {
+    EXPECT_LE(first + r.size(), rows.size());
+    if (first + r.size() > rows.size()) return absl::OutOfRangeError("rows past the capacity");
     std::copy(r.begin(), r.end(), rows.begin() + first);
+    return absl::OkStatus();
   }
   absl::Status WriteBin(uint32_t slot, const rp_unwind_bin& bin) override {
     EXPECT_LT(slot, static_cast<uint32_t>(RP_MAX_BINS));
