@@ -14,6 +14,8 @@ namespace ringprof::symbolizer {
 namespace {
 
 using testing::RunCommand;
+using testing::RunResult;
+using testing::RunShell;
 
 // Splits -a output into one block per address (the address line starts one).
 std::vector<std::string> Blocks(const std::string& out) {
@@ -46,10 +48,10 @@ class Addr2lineTest : public ::testing::Test {
   }
 
   std::string Run(const std::string& tool, const std::string& flags) {
-    std::optional<std::string> out =
-        RunCommand(tool + " " + flags + " -e '" + WORKLOAD_DWARF5 + "' < '" + addr_file_ + "'");
-    EXPECT_TRUE(out.has_value()) << tool << " " << flags;
-    return out.value_or("");
+    RunResult r =
+        RunShell(tool + " " + flags + " -e '" + WORKLOAD_DWARF5 + "' < '" + addr_file_ + "'");
+    EXPECT_TRUE(r.ok()) << tool << " " << flags << ": " << r.err;
+    return r.ok() ? r.out : "";
   }
 
   std::vector<std::string> addrs_;
@@ -82,30 +84,26 @@ TEST_F(Addr2lineTest, MatchesBinutilsForEveryFlagCombination) {
 TEST_F(Addr2lineTest, ArgumentsAndStdinAgree) {
   std::string args;
   for (size_t i = 0; i < 20; ++i) args += " " + addrs_[i * 7 % addrs_.size()];
-  std::optional<std::string> a =
-      RunCommand(std::string(ADDR2LINE_DRIVER) + " -f -i -e '" + WORKLOAD_DWARF5 + "'" + args);
-  std::optional<std::string> b =
-      RunCommand("addr2line -f -i -e '" + std::string(WORKLOAD_DWARF5) + "'" + args);
-  ASSERT_TRUE(a && b);
-  EXPECT_EQ(*a, *b);
+  RunResult a =
+      RunShell(std::string(ADDR2LINE_DRIVER) + " -f -i -e '" + WORKLOAD_DWARF5 + "'" + args);
+  RunResult b = RunShell("addr2line -f -i -e '" + std::string(WORKLOAD_DWARF5) + "'" + args);
+  ASSERT_TRUE(a.ok() && b.ok()) << a.err << b.err;
+  EXPECT_EQ(a.out, b.out);
 }
 
 TEST(Addr2lineCliTest, HelpAndErrors) {
-  std::optional<std::string> help = RunCommand(std::string(ADDR2LINE_DRIVER) + " --help");
-  ASSERT_TRUE(help.has_value());
-  EXPECT_THAT(*help, ::testing::HasSubstr("usage: ringprof addr2line"));
+  RunResult help = RunCommand({ADDR2LINE_DRIVER, "--help"});
+  ASSERT_TRUE(help.ok()) << help.err;
+  EXPECT_THAT(help.out, ::testing::HasSubstr("usage: ringprof addr2line"));
   // A missing file: one line on stderr, non-zero exit.
-  std::optional<std::string> missing =
-      RunCommand(std::string(ADDR2LINE_DRIVER) +
-                 " -e /nonexistent/binary 0x10 2>&1 >/dev/null; test $? -ne 0");
-  ASSERT_TRUE(missing.has_value());
-  EXPECT_THAT(*missing,
+  RunResult missing = RunCommand({ADDR2LINE_DRIVER, "-e", "/nonexistent/binary", "0x10"});
+  EXPECT_NE(missing.status, 0);
+  EXPECT_THAT(missing.err,
               ::testing::HasSubstr("ringprof addr2line: cannot open /nonexistent/binary"));
   // Unknown addresses print binutils' placeholders.
-  std::optional<std::string> unknown =
-      RunCommand(std::string(ADDR2LINE_DRIVER) + " -a -f -e '" + WORKLOAD_DWARF5 + "' 0x1");
-  ASSERT_TRUE(unknown.has_value());
-  EXPECT_EQ(*unknown, "0x0000000000000001\n??\n??:0\n");
+  RunResult unknown = RunCommand({ADDR2LINE_DRIVER, "-a", "-f", "-e", WORKLOAD_DWARF5, "0x1"});
+  ASSERT_TRUE(unknown.ok()) << unknown.err;
+  EXPECT_EQ(unknown.out, "0x0000000000000001\n??\n??:0\n");
 }
 
 }  // namespace

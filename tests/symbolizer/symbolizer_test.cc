@@ -21,23 +21,8 @@ using ::testing::HasSubstr;
 using testing::ReadMarks;
 using testing::ReadNm;
 using testing::RunCommand;
-
-// A scratch directory removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "rp-symtest-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::RunResult;
+using testing::TempDir;
 
 std::vector<char> ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -51,9 +36,9 @@ void WriteAll(const std::string& path, const std::vector<char>& bytes) {
 // Offset and size of a section, from readelf (independent of the code under test).
 std::pair<uint64_t, uint64_t> SectionFileRange(const std::string& binary, const std::string& name,
                                                uint64_t* vaddr = nullptr) {
-  std::optional<std::string> out = RunCommand("readelf -SW '" + binary + "'");
-  if (!out) return {0, 0};
-  std::istringstream in(*out);
+  RunResult readelf = RunCommand({"readelf", "-SW", binary});
+  if (!readelf.ok()) return {0, 0};
+  std::istringstream in(readelf.out);
   std::string line;
   while (std::getline(in, line)) {
     if (line.find(" " + name + " ") == std::string::npos) continue;
@@ -189,11 +174,12 @@ TEST_P(WorkloadTest, FileOffsetToVaddrUsesLoadSegments) {
 }
 
 TEST_P(WorkloadTest, BuildIdMatchesReadelf) {
-  std::optional<std::string> notes = RunCommand("readelf -n '" + binary_ + "'");
-  if (!notes) GTEST_SKIP() << "readelf is not available";
-  const size_t pos = notes->find("Build ID: ");
+  RunResult readelf = RunCommand({"readelf", "-n", binary_});
+  if (!readelf.ok()) GTEST_SKIP() << "readelf is not available";
+  const std::string& notes = readelf.out;
+  const size_t pos = notes.find("Build ID: ");
   ASSERT_NE(pos, std::string::npos);
-  std::string hex = notes->substr(pos + 10);
+  std::string hex = notes.substr(pos + 10);
   hex = hex.substr(0, hex.find_first_of(" \n"));
   absl::StatusOr<std::string> raw = ReadBuildId(binary_);
   ASSERT_TRUE(raw.ok()) << raw.status();
@@ -290,9 +276,10 @@ TEST(SeparateDebugInfoTest, FoundByBuildIdUnderDebugDir) {
   TempDir dir;
   const std::string stripped = dir.path() + "/work.stripped";
   const std::string debug = dir.path() + "/work.debug";
-  ASSERT_TRUE(RunCommand("objcopy --only-keep-debug '" + std::string(WORKLOAD_DWARF5) + "' '" +
-                         debug + "' && objcopy --strip-debug '" + WORKLOAD_DWARF5 + "' '" +
-                         stripped + "'"));
+  RunResult keep = RunCommand({"objcopy", "--only-keep-debug", WORKLOAD_DWARF5, debug});
+  ASSERT_TRUE(keep.ok()) << keep.err;
+  RunResult strip = RunCommand({"objcopy", "--strip-debug", WORKLOAD_DWARF5, stripped});
+  ASSERT_TRUE(strip.ok()) << strip.err;
   absl::StatusOr<std::string> id = ReadBuildId(stripped);
   ASSERT_TRUE(id.ok());
   const std::string hex = absl::BytesToHexString(*id);

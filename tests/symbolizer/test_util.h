@@ -1,6 +1,6 @@
-// Shared helpers for the symbolizer tests: running tools, reading the
-// workload's MARK lines and symbol addresses (through nm, independent of
-// the code under test).
+// Shared helpers for the symbolizer tests: reading the workload's MARK
+// lines and symbol addresses (through nm, independent of the code under
+// test). Running tools and scratch directories: tests/common/.
 #ifndef RINGPROF_TESTS_SYMBOLIZER_TEST_UTIL_H_
 #define RINGPROF_TESTS_SYMBOLIZER_TEST_UTIL_H_
 
@@ -8,27 +8,19 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
-#include <optional>
 #include <sstream>
 #include <string>
 
+#include "tests/common/files.h"
+#include "tests/common/subprocess.h"
+
 namespace ringprof::symbolizer::testing {
 
-// Runs a shell command and returns its stdout, or nullopt if it failed.
-inline std::optional<std::string> RunCommand(const std::string& cmd) {
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return std::nullopt;
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
-  if (pclose(pipe) != 0) return std::nullopt;
-  return out;
-}
-
-inline bool HaveTool(const std::string& tool) {
-  return RunCommand("command -v " + tool + " >/dev/null 2>&1").has_value();
-}
+using ringprof::testing::HaveTool;
+using ringprof::testing::RunCommand;
+using ringprof::testing::RunResult;
+using ringprof::testing::RunShell;
+using ringprof::testing::TempDir;
 
 // Line numbers of "MARK:<name>" tags in the workload source.
 inline std::map<std::string, int> ReadMarks(const std::string& source) {
@@ -53,9 +45,9 @@ struct NmSymbol {
 // Defined symbols by mangled name, from `nm -S`.
 inline std::map<std::string, NmSymbol> ReadNm(const std::string& binary) {
   std::map<std::string, NmSymbol> syms;
-  std::optional<std::string> out = RunCommand("nm -S --defined-only '" + binary + "'");
-  if (!out) return syms;
-  std::istringstream in(*out);
+  RunResult nm = RunCommand({"nm", "-S", "--defined-only", binary});
+  if (!nm.ok()) return syms;
+  std::istringstream in(nm.out);
   std::string line;
   while (std::getline(in, line)) {
     std::istringstream fields(line);
