@@ -12,7 +12,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -24,9 +23,14 @@
 
 #include "collector/event_probe.h"
 #include "gtest/gtest.h"
+#include "tests/common/subprocess.h"
 
 namespace ringprof::collector {
 namespace {
+
+using ringprof::testing::RunCommand;
+using ringprof::testing::RunOptions;
+using ringprof::testing::RunResult;
 
 std::string Message(const absl::Status& s) { return std::string(s.message()); }
 
@@ -436,17 +440,6 @@ TEST(EventProbe, DescribesPmus) {
   }
 }
 
-// Runs `command` through the shell; returns its exit status and output.
-int RunShell(const std::string& command, std::string* out) {
-  FILE* p = popen(command.c_str(), "r");
-  if (p == nullptr) return -1;
-  std::array<char, 4096> buf;
-  out->clear();
-  for (size_t n; (n = fread(buf.data(), 1, buf.size(), p)) > 0;) out->append(buf.data(), n);
-  int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 // The event lines of a listing: "  NAME  supported|not supported  ...".
 std::vector<std::pair<std::string, bool>> ListedEvents(const std::string& out) {
   std::vector<std::pair<std::string, bool>> events;
@@ -472,8 +465,9 @@ std::vector<std::pair<std::string, bool>> ListedEvents(const std::string& out) {
 }
 
 TEST(EventsCommand, ListsCpuClockAsSupported) {
-  std::string out;
-  ASSERT_EQ(RunShell(std::string(RINGPROF_BIN) + " events", &out), 0) << out;
+  RunResult r = RunCommand({RINGPROF_BIN, "events"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string out = r.out;
   EXPECT_EQ(out.rfind("PMUs: libpfm4 reports ", 0), 0u) << out;
   if (geteuid() != 0)
     GTEST_SKIP() << "unprivileged: kernel.perf_event_paranoid may forbid counting";
@@ -489,31 +483,35 @@ TEST(EventsCommand, ListsCpuClockAsSupported) {
   EXPECT_NE(out.find("software events"), std::string::npos);
   EXPECT_NE(out.find("generic cache events"), std::string::npos);
 
-  ASSERT_EQ(RunShell(std::string(RINGPROF_BIN) + " events --unsupported --pmu software", &out), 0);
-  for (const auto& [name, supported] : ListedEvents(out)) EXPECT_FALSE(supported) << name;
-  ASSERT_EQ(RunShell(std::string(RINGPROF_BIN) + " events --supported", &out), 0);
-  listed = ListedEvents(out);
+  r = RunCommand({RINGPROF_BIN, "events", "--unsupported", "--pmu", "software"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const auto& [name, supported] : ListedEvents(r.out)) EXPECT_FALSE(supported) << name;
+  r = RunCommand({RINGPROF_BIN, "events", "--supported"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  listed = ListedEvents(r.out);
   EXPECT_FALSE(listed.empty());
   for (const auto& [name, supported] : listed) EXPECT_TRUE(supported) << name;
-  ASSERT_EQ(RunShell(std::string(RINGPROF_BIN) + " events --help", &out), 0);
-  EXPECT_NE(out.find("usage: ringprof events"), std::string::npos);
+  r = RunCommand({RINGPROF_BIN, "events", "--help"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("usage: ringprof events"), std::string::npos);
 }
 
 TEST(EventsCommand, BadInputFailsWithOneLine) {
-  std::string out;
-  EXPECT_NE(RunShell(std::string(RINGPROF_BIN) + " events --pmu no-such-pmu 2>&1", &out), 0);
+  RunResult r = RunCommand({RINGPROF_BIN, "events", "--pmu", "no-such-pmu"});
+  EXPECT_NE(r.status, 0);
+  const std::string out = r.out + r.err;
   EXPECT_EQ(out.rfind("ringprof events: ", 0), 0u) << out;
   EXPECT_EQ(out.find('\n'), out.size() - 1) << out;
-  EXPECT_NE(RunShell(std::string(RINGPROF_BIN) + " events --supported --unsupported 2>&1", &out),
-            0);
+  EXPECT_NE(RunCommand({RINGPROF_BIN, "events", "--supported", "--unsupported"}).status, 0);
 }
 
 TEST(EventsCommand, NotesAForcedPmuTheKernelDoesNotExpose) {
   if (KernelHasCorePmu()) GTEST_SKIP() << "the kernel exposes a hardware PMU here";
-  std::string out;
-  ASSERT_EQ(
-      RunShell("LIBPFM_FORCE_PMU=icl " + std::string(RINGPROF_BIN) + " events --pmu icl", &out), 0)
-      << out;
+  RunOptions force_icl;
+  force_icl.env = {"LIBPFM_FORCE_PMU=icl"};
+  RunResult r = RunCommand({RINGPROF_BIN, "events", "--pmu", "icl"}, force_icl);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string& out = r.out;
   EXPECT_NE(out.find("note: libpfm4 reports PMU icl (forced by LIBPFM_FORCE_PMU), but the kernel "
                      "exposes no hardware PMU: hardware events cannot be counted here"),
             std::string::npos)

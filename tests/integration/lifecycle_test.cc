@@ -10,7 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -25,19 +28,7 @@
 namespace ringprof {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// Polls `done` every 10 ms until it holds or `limit` passes; true if it
-// held.
-template <typename Pred>
-bool WaitFor(Pred done, std::chrono::milliseconds limit) {
-  const auto deadline = Clock::now() + limit;
-  while (!done()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
-}
+using testing::WaitUntil;
 
 // The names the sample program's objects have in the kernel (programs,
 // and maps: libbpf names the skeleton's internal maps "sampler.*").
@@ -116,25 +107,16 @@ TEST_F(RecordTest, KilledAtAnyPointLeavesNoProcessAndNoBpfObject) {
   for (int i = 0; i < kPoints; ++i) {
     const auto delay = std::chrono::milliseconds(i * 2000 / (kPoints - 1));
     SCOPED_TRACE("killed " + std::to_string(delay.count()) + " ms after start");
-    pid_t rp = fork();
-    ASSERT_GE(rp, 0);
-    if (rp == 0) {
-      int devnull = open("/dev/null", O_RDWR);
-      dup2(devnull, 1);
-      dup2(devnull, 2);
-      execl(kBin.c_str(), kBin.c_str(), "record", "-q", "-o", rec.c_str(), "--",
-            (kWorkloads + "/workload_chain").c_str(), "30", nullptr);
-      _exit(127);
-    }
+    Process rp = Process::Start(
+        {kBin, "record", "-q", "-o", rec, "--", kWorkloads + "/workload_chain", "30"});
+    ASSERT_TRUE(rp.valid());
     std::this_thread::sleep_for(delay);  // the point of the kill, not a wait for a state
-    ASSERT_EQ(kill(rp, SIGKILL), 0);
-    int st = 0;
-    ASSERT_EQ(waitpid(rp, &st, 0), rp);
-    EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "the recorder ended by itself";
-    EXPECT_TRUE(WaitFor(NoChildrenLeft, std::chrono::seconds(2)))
+    ASSERT_TRUE(rp.Signal(SIGKILL));
+    EXPECT_EQ(rp.Wait(), 128 + SIGKILL) << "the recorder ended by itself";
+    EXPECT_TRUE(WaitUntil(NoChildrenLeft, std::chrono::seconds(2)))
         << "a process of the recorder is still running 2 s after it was killed";
     std::vector<BpfObject> progs, maps;
-    EXPECT_TRUE(WaitFor(
+    EXPECT_TRUE(WaitUntil(
         [&] {
           progs = OurObjects(false, prog_base);
           maps = OurObjects(true, map_base);

@@ -1,5 +1,12 @@
 // Test-only helpers shared by the root integration tests: running the
-// ringprof binary, loading recordings as profiles, and reading stacks.
+// ringprof binary, waiting for a recording to hold samples, loading
+// recordings as profiles, and reading stacks.
+//
+// The rules these tests keep, so that they pass on any machine, loaded or
+// not: workloads are sized in CPU time or in sampling periods, never in
+// wall time or in work; a test waits for a state (the target has exec'd,
+// the file holds samples), never sleeps for one; every check of a share
+// also requires a minimum sample count, so an empty recording fails.
 #ifndef RINGPROF_TESTS_INTEGRATION_PROFILE_TESTING_H_
 #define RINGPROF_TESTS_INTEGRATION_PROFILE_TESTING_H_
 
@@ -7,18 +14,23 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <regex>
 #include <string>
 #include <vector>
 
 #include "formats/profile.h"
+#include "formats/recording.h"
 #include "gtest/gtest.h"
 #include "report/profile_builder.h"
-#include "tests/integration/subprocess.h"
+#include "tests/common/files.h"
+#include "tests/common/subprocess.h"
+#include "tests/common/wait.h"
 
 namespace ringprof {
 
+using testing::Process;
 using testing::RunCommand;
 using testing::RunResult;
 
@@ -29,9 +41,8 @@ inline const std::string kWorkloads = WORKLOAD_DIR;
 inline const std::string& CannotRecordReason() {
   static const std::string reason = [] {
     if (geteuid() != 0) return std::string("needs root (CAP_BPF + CAP_PERFMON)");
-    std::string out = ::testing::TempDir() + "/probe.rpf";
-    RunResult r = RunCommand({kBin, "record", "-q", "-o", out, "--", "true"});
-    std::remove(out.c_str());
+    testing::TempDir dir("ringprof-probe");
+    RunResult r = RunCommand({kBin, "record", "-q", "-o", dir.File("probe.rpf"), "--", "true"});
     if (r.status != 0) return "ringprof record does not work here: " + r.err;
     return std::string();
   }();
@@ -43,15 +54,71 @@ inline const std::string& CannotRecordReason() {
     if (!CannotRecordReason().empty()) GTEST_SKIP() << CannotRecordReason(); \
   } while (0)
 
+// The fewest samples a recording of `cpu_seconds` of CPU time at `hz` must
+// hold before the shares of its samples mean anything: half the expected
+// count. It only keeps a near-empty recording from passing; whether the
+// rate itself is right is RateTest's question.
+inline int64_t MinSamples(double hz, double cpu_seconds) {
+  return static_cast<int64_t>(hz * cpu_seconds / 2);
+}
+
+// The recording at `path` as far as it is written (a recorder may be
+// writing it now: the reader keeps every complete chunk).
+inline absl::StatusOr<formats::Recording> ReadPartialRecording(const std::string& path) {
+  return formats::ParseRecording(testing::Slurp(path));
+}
+
+// Waits until `p` runs `exe` (it has exec'd), so that a recorder attached
+// to it sees the workload and not the test binary it was forked from.
+inline bool WaitForExec(const Process& p, const std::string& exe) {
+  std::error_code ec;
+  const std::filesystem::path want = std::filesystem::canonical(exe, ec);
+  const std::string link = "/proc/" + std::to_string(p.pid()) + "/exe";
+  return testing::WaitUntil([&] {
+           std::error_code ec2;
+           return p.Exited() || std::filesystem::read_symlink(link, ec2) == want;
+         }) &&
+         !p.Exited();
+}
+
+struct SamplesSeen {
+  bool reached = false;  // the wait ended in the state asked for
+  int64_t samples = 0;   // samples counted in the last read of the file
+  int batches = 0;       // reads in which that count had grown
+};
+
+// Waits until the recording a running recorder writes to `path` holds at
+// least `min_samples` samples that `counts` accepts (all, by default),
+// written in at least `min_batches` sample chunks (seen as the count
+// growing that many times; the recorder writes a chunk about once a
+// second). Gives up when `recorder` exits, or after the hang guard.
+inline SamplesSeen WaitForSamples(
+    const Process& recorder, const std::string& path, int64_t min_samples, int min_batches = 1,
+    const std::function<bool(const formats::Sample&)>& counts = nullptr) {
+  SamplesSeen seen;
+  seen.reached = testing::WaitUntil(
+                     [&] {
+                       absl::StatusOr<formats::Recording> r = ReadPartialRecording(path);
+                       if (r.ok()) {
+                         int64_t n = 0;
+                         for (const formats::Sample& s : r->samples)
+                           n += counts == nullptr || counts(s);
+                         if (n > seen.samples) {
+                           seen.samples = n;
+                           ++seen.batches;
+                         }
+                       }
+                       return (seen.samples >= min_samples && seen.batches >= min_batches) ||
+                              recorder.Exited();
+                     },
+                     testing::kHangGuard, std::chrono::milliseconds(100)) &&
+                 seen.samples >= min_samples && seen.batches >= min_batches;
+  return seen;
+}
+
 class RecordTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = ::testing::TempDir() + "/ringprof-it-" + std::to_string(getpid()) + "-" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string Path(const std::string& name) const { return dir_.File(name); }
 
   // Records `cmd` and returns the recording path; fails the test on error.
   std::string RecordCommand(const std::vector<std::string>& args, RunResult* result = nullptr) {
@@ -64,7 +131,12 @@ class RecordTest : public ::testing::Test {
     return out;
   }
 
-  std::string dir_;
+  // `go tool pprof ARGS`, offline, with its caches inside the test's directory.
+  RunResult GoPprof(const std::vector<std::string>& args) const {
+    return testing::GoToolPprof(dir_.path(), args);
+  }
+
+  testing::TempDir dir_{"ringprof-it"};
 };
 
 // A sample's function names, leaf first (inline frames expanded).

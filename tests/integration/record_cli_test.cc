@@ -4,6 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
@@ -22,6 +25,16 @@ void ExpectOneLine(const RunResult& r, const std::string& needle) {
   EXPECT_LT(r.status, 128) << "crashed: " << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+}
+
+// workload_faults (tests/workloads/faults.c) for `rounds` rounds of a
+// compute() phase and a fault_pages() phase, each `periods` sampling
+// periods of its own CPU time at the default 999 Hz long, and a last
+// compute() phase: sized in CPU time, so the sample counts below hold on a
+// loaded machine as on an idle one.
+std::vector<std::string> FaultsCommand(int rounds, int periods) {
+  return {kWorkloads + "/workload_faults", std::to_string(rounds), std::to_string(periods),
+          std::to_string(1e6 / 999)};
 }
 
 formats::Recording Read(const std::string& path) {
@@ -59,10 +72,10 @@ TEST_F(RecordTest, PerfStyleSamplingFlags) {
   SKIP_UNLESS_RECORDING_WORKS();
   const std::string out = Path("f.rpf");
   // -c in hex, on page faults.
-  ASSERT_EQ(RunCommand({kBin, "record", "-q", "-o", out, "-e", "page-faults", "-c", "0x10", "--",
-                        kWorkloads + "/workload_faults", "2", "64"})
-                .status,
-            0);
+  std::vector<std::string> argv = {kBin, "record",      "-q", "-o",   out,
+                                   "-e", "page-faults", "-c", "0x10", "--"};
+  for (const std::string& a : FaultsCommand(2, 2)) argv.push_back(a);
+  ASSERT_EQ(RunCommand(argv).status, 0);
   formats::Recording rec = Read(out);
   ASSERT_EQ(rec.events.size(), 1u);
   EXPECT_FALSE(rec.events[0].freq);
@@ -122,10 +135,10 @@ TEST_F(RecordTest, SeveralSamplingEventsInOneRecording) {
     const std::string out = Path("e.rpf");
     std::vector<std::string> argv = {kBin, "record", "-q", "-o", out};
     argv.insert(argv.end(), flags.begin(), flags.end());
-    for (const std::string& a : {std::string("--"), kWorkloads + "/workload_faults",
-                                 std::string("40"), std::string("1024")}) {
-      argv.push_back(a);
-    }
+    // About 180 cpu-clock samples and 80 page-fault ones (4 x 20 periods
+    // faulting): several times the 20 of each asked for below.
+    argv.push_back("--");
+    for (const std::string& a : FaultsCommand(4, 20)) argv.push_back(a);
     RunResult r = RunCommand(argv);
     ASSERT_EQ(r.status, 0) << r.err;
     formats::Recording rec = Read(out);
@@ -186,9 +199,9 @@ TEST_F(RecordTest, RecordingToStandardOutput) {
   ASSERT_TRUE(rec.ok()) << rec.status();
   EXPECT_TRUE(rec->damage.empty());
   EXPECT_GT(rec->samples.size(), 100u);
-  EXPECT_FALSE(std::filesystem::exists(dir_ + "/-"));
+  EXPECT_FALSE(std::filesystem::exists(Path("-")));
   const std::string file = Path("s.rpf");
-  std::ofstream(file, std::ios::binary) << r.out;
+  testing::WriteFile(file, r.out);
   RunResult rep = RunCommand({kBin, "report", file});
   EXPECT_EQ(rep.status, 0) << rep.err;
   EXPECT_NE(rep.out.find(" c\n"), std::string::npos) << rep.out;
@@ -230,7 +243,7 @@ TEST_F(RecordTest, FilterThatMatchesNothingSaysWhatIsThere) {
 // events it may count itself (user mode only, as perf falls back to :u).
 TEST_F(RecordTest, EventsAsAnUnprivilegedUserTellTheTruth) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to switch to an unprivileged user";
-  if (system("command -v setpriv >/dev/null 2>&1") != 0) GTEST_SKIP() << "setpriv missing";
+  if (!testing::HaveTool("setpriv")) GTEST_SKIP() << "setpriv missing";
   RunResult r = RunCommand({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", kBin,
                             "events", "--pmu", "software"});
   if (r.status == 126 || r.status == 127) GTEST_SKIP() << "binary not reachable by uid 65534";

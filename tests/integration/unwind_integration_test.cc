@@ -102,11 +102,23 @@ std::string Describe(const std::map<std::string, double>& shares) {
   return out;
 }
 
+// The rate every recording here samples at (ringprof's default -F).
+constexpr double kDefaultHz = 999;
+
+// Fails the test unless `rec` holds enough samples for shares of a
+// workload that ran `cpu_seconds` to mean anything.
+void ExpectSamplesFor(const formats::Recording& rec, double cpu_seconds) {
+  EXPECT_GE(static_cast<int64_t>(rec.samples.size()), MinSamples(kDefaultHz, cpu_seconds))
+      << cpu_seconds << " CPU-seconds at " << kDefaultHz << " Hz";
+}
+
 class UnwindTest : public RecordTest {
  protected:
   // Records `workload` under --call-graph `mode`; with leaf_in_workload,
   // only samples whose innermost user frame is in the workload's own code
-  // count (see ChainBuildsAgreeWithFramePointerBuild).
+  // count (see ChainBuildsAgreeWithFramePointerBuild). args[0] is the
+  // workload's CPU time in seconds (chain, qsort); the recording must hold
+  // enough samples for it, or the shares it returns mean nothing.
   std::map<std::string, double> Record(const std::string& workload, const std::string& mode,
                                        const std::vector<std::string>& args,
                                        RunResult* run = nullptr, bool leaf_in_workload = false) {
@@ -114,7 +126,8 @@ class UnwindTest : public RecordTest {
     argv.insert(argv.end(), args.begin(), args.end());
     std::string path = RecordCommand(argv, run);
     formats::Profile p = Load(path);
-    EXPECT_GT(p.sample_count, 200u) << workload << " " << mode;
+    EXPECT_GE(static_cast<int64_t>(p.sample_count), MinSamples(kDefaultHz, std::stod(args.at(0))))
+        << workload << " " << mode << ": " << args[0] << " CPU-seconds at " << kDefaultHz << " Hz";
     return ChainShares(p, leaf_in_workload ? kWorkloads + "/" + workload : "");
   }
 };
@@ -163,6 +176,7 @@ TEST_F(UnwindTest, EachTableSourceIsUsedAsAsked) {
         RecordCommand({"--call-graph", c.mode, "--", kWorkloads + "/" + c.workload, "0.5"});
     absl::StatusOr<formats::Recording> rec = formats::ReadRecording(path);
     ASSERT_TRUE(rec.ok()) << rec.status();
+    ExpectSamplesFor(*rec, 0.5);
     size_t with_bit = 0;
     size_t sframe_bit = 0;
     for (const formats::Sample& s : rec->samples) {
@@ -215,6 +229,7 @@ TEST_F(UnwindTest, DeepStackIsCutAtTheLimitAndCounted) {
     std::string path = RecordCommand({"--", kWorkloads + "/" + w, "300", "0.5"});
     absl::StatusOr<formats::Recording> rec = formats::ReadRecording(path);
     ASSERT_TRUE(rec.ok()) << rec.status();
+    ExpectSamplesFor(*rec, 0.5);
     size_t truncated = 0;
     size_t full_depth = 0;
     for (const formats::Sample& s : rec->samples) {
@@ -250,12 +265,12 @@ TEST_F(UnwindTest, RandomPathsThroughTheRowCacheKeepEveryLevel) {
     EXPECT_LT(hit_percent, 100) << run.err;
 
     formats::Profile p = Load(path);
-    size_t in_leaf = 0;
-    size_t whole = 0;
+    int64_t in_leaf = 0;  // samples
+    int64_t whole = 0;
     std::string example;
     for (const Stack& s : Stacks(p, /*user_only=*/true)) {
       if (s.functions.empty() || s.functions.front() != "leaf") continue;
-      ++in_leaf;
+      in_leaf += s.count;
       std::vector<std::string> levels;
       bool reached_main = false;
       for (const std::string& f : s.functions) {
@@ -269,13 +284,14 @@ TEST_F(UnwindTest, RandomPathsThroughTheRowCacheKeepEveryLevel) {
       std::sort(distinct.begin(), distinct.end());
       distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
       if (reached_main && levels.size() == 32 && distinct.size() == 32) {
-        ++whole;
+        whole += s.count;
       } else if (example.empty()) {
         example = absl::StrJoin(s.functions, ";");
       }
     }
-    ASSERT_GT(in_leaf, 200u);
-    std::printf("[spread] %s: %zu of %zu leaf samples show all 32 levels\n", w.c_str(), whole,
+    // Nearly all of the CPU time is leaf work.
+    ASSERT_GE(in_leaf, MinSamples(kDefaultHz, 1.5) / 2);
+    std::printf("[spread] %s: %ld of %ld leaf samples show all 32 levels\n", w.c_str(), whole,
                 in_leaf);
     EXPECT_GE(static_cast<double>(whole), 0.99 * static_cast<double>(in_leaf))
         << "e.g. " << example;
@@ -349,7 +365,7 @@ TEST_F(UnwindTest, TableOverTheMemoryCapIsReportedNotFatal) {
   EXPECT_TRUE(absl::StrContains(run.err, "raise --unwind-mem")) << run.err;
   absl::StatusOr<formats::Recording> rec = formats::ReadRecording(path);
   ASSERT_TRUE(rec.ok()) << rec.status();
-  EXPECT_GT(rec->samples.size(), 200u);
+  ExpectSamplesFor(*rec, 0.5);
   EXPECT_GE(rec->loss.unwind_tables_too_big, 1u);
   std::string report = RunCommand({kBin, "report", "-i", path}).out;
   EXPECT_TRUE(absl::StrContains(report, "over --unwind-mem")) << report;

@@ -18,7 +18,8 @@
 #include "formats/recording.h"
 #include "symbolizer/symbolizer.h"
 #include "tests/base/fs_testing.h"
-#include "tests/integration/subprocess.h"
+#include "tests/common/files.h"
+#include "tests/common/subprocess.h"
 #include "tests/report/test_tools.h"
 
 namespace ringprof {
@@ -104,7 +105,9 @@ class CliOutputTest : public ::testing::Test {
 
   testing::RunResult Run(std::vector<std::string> args) {
     args.insert(args.begin(), kBin);
-    return testing::RunCommand(args, dir_.path());
+    testing::RunOptions o;
+    o.cwd = dir_.path();
+    return testing::RunCommand(args, o);
   }
 
   ringprof::testing::TempDir dir_;

@@ -104,10 +104,9 @@ TEST(FlameGraphSvgTest, WellFormedPerXmllint) {
     ASSERT_TRUE(svg.ok());
     std::string path = dir.File("g.svg");
     ASSERT_TRUE(ringprof::testing::WriteFile(path, *svg));
-    ringprof::testing::CommandResult r =
-        ringprof::testing::RunCommand("xmllint --noout '" + path + "'");
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-    EXPECT_EQ(r.output, "");
+    ringprof::testing::RunResult r = ringprof::testing::RunCommand({"xmllint", "--noout", path});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out + r.err, "");
   }
 }
 

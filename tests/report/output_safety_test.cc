@@ -282,10 +282,9 @@ TEST_F(OutputSafetyTest, SvgIsWellFormedXmlAndShowsEscapedNames) {
     GTEST_SKIP() << "xmllint not installed (libxml2-utils)";
   const std::string path = dir_.File("g.svg");
   ASSERT_TRUE(ringprof::testing::WriteFile(path, *svg));
-  ringprof::testing::CommandResult r =
-      ringprof::testing::RunCommand("xmllint --noout '" + path + "'");
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(r.output, "");
+  ringprof::testing::RunResult r = ringprof::testing::RunCommand({"xmllint", "--noout", path});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out + r.err, "");
 }
 
 TEST_F(OutputSafetyTest, FoldedHasExactlyOneLinePerStack) {
@@ -337,9 +336,8 @@ TEST_F(OutputSafetyTest, DiffGraphAndFoldedAreSafe) {
     GTEST_SKIP() << "xmllint not installed (libxml2-utils)";
   const std::string path = dir_.File("d.svg");
   ASSERT_TRUE(ringprof::testing::WriteFile(path, *svg));
-  ringprof::testing::CommandResult r =
-      ringprof::testing::RunCommand("xmllint --noout '" + path + "'");
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  ringprof::testing::RunResult r = ringprof::testing::RunCommand({"xmllint", "--noout", path});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
 }
 
 TEST(PprofFileTest, ProfilesArePrivateAndReplacedWhole) {

@@ -100,26 +100,25 @@ TEST(PprofTest, GoToolPprofReadsItAndAgreesWithTable) {
   std::string path = dir.File("synthetic.pb.gz");
   ASSERT_TRUE(WritePprof(p, path).ok());
 
-  ringprof::testing::CommandResult raw = ringprof::testing::GoPprof(dir, "-raw '" + path + "'");
-  ASSERT_EQ(raw.exit_code, 0) << raw.output;
-  EXPECT_THAT(raw.output, HasSubstr("samples/count[dflt] cpu-clock/nanoseconds"));
+  ringprof::testing::RunResult raw = ringprof::testing::GoPprof(dir, {"-raw", path});
+  ASSERT_EQ(raw.status, 0) << raw.err;
+  EXPECT_THAT(raw.out, HasSubstr("samples/count[dflt] cpu-clock/nanoseconds"));
 
   report::FunctionTable table = report::ComputeFunctionTable(p);
   ASSERT_TRUE(report::SortTable(table, "self").ok());
   for (const std::string& index : {std::string("samples"), std::string("cpu-clock")}) {
-    ringprof::testing::CommandResult top =
-        ringprof::testing::GoPprof(dir, "-top -sample_index=" + index + " '" + path + "'");
-    ASSERT_EQ(top.exit_code, 0) << top.output;
+    ringprof::testing::RunResult top =
+        ringprof::testing::GoPprof(dir, {"-top", "-sample_index=" + index, path});
+    ASSERT_EQ(top.status, 0) << top.err;
     std::smatch m;
-    ASSERT_TRUE(std::regex_search(top.output, m, std::regex(R"(of (\d+)(ns)? total)")))
-        << top.output;
+    ASSERT_TRUE(std::regex_search(top.out, m, std::regex(R"(of (\d+)(ns)? total)"))) << top.out;
     size_t col = index == "samples" ? 0 : 1;
-    EXPECT_EQ(std::stoll(m[1]), table.sums[col]) << top.output;
+    EXPECT_EQ(std::stoll(m[1]), table.sums[col]) << top.out;
     ASSERT_TRUE(report::SortTable(table, index == "samples" ? "self" : index).ok());
     ASSERT_TRUE(std::regex_search(
-        top.output, m, std::regex(R"(flat%[^\n]*\n\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+(\S+))")))
-        << top.output;
-    EXPECT_EQ(m[1], table.rows[0].name) << top.output;
+        top.out, m, std::regex(R"(flat%[^\n]*\n\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+(\S+))")))
+        << top.out;
+    EXPECT_EQ(m[1], table.rows[0].name) << top.out;
   }
 }
 

@@ -323,20 +323,20 @@ TEST_F(ProfileBuilderTest, RealProfileThroughGoPprofAgreesWithTable) {
   ringprof::testing::TempDir dir;
   std::string file = dir.File("p.pb.gz");
   ASSERT_TRUE(formats::WritePprof(*p, file).ok());
-  ringprof::testing::CommandResult raw = ringprof::testing::GoPprof(dir, "-raw '" + file + "'");
-  ASSERT_EQ(raw.exit_code, 0) << raw.output;
-  ringprof::testing::CommandResult top = ringprof::testing::GoPprof(dir, "-top '" + file + "'");
-  ASSERT_EQ(top.exit_code, 0) << top.output;
+  ringprof::testing::RunResult raw = ringprof::testing::GoPprof(dir, {"-raw", file});
+  ASSERT_EQ(raw.status, 0) << raw.err;
+  ringprof::testing::RunResult top = ringprof::testing::GoPprof(dir, {"-top", file});
+  ASSERT_EQ(top.status, 0) << top.err;
   FunctionTable t = ComputeFunctionTable(*p);
   ASSERT_TRUE(SortTable(t, "self").ok());
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(top.output, m, std::regex(R"(of (\d+) total)"))) << top.output;
+  ASSERT_TRUE(std::regex_search(top.out, m, std::regex(R"(of (\d+) total)"))) << top.out;
   EXPECT_EQ(std::stoll(m[1]), t.sums[0]);
   EXPECT_EQ(t.sums[0], 4);
   ASSERT_TRUE(std::regex_search(
-      top.output, m, std::regex(R"(flat%[^\n]*\n\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+(\S+))")))
-      << top.output;
-  EXPECT_EQ(m[1], t.rows[0].name) << top.output;
+      top.out, m, std::regex(R"(flat%[^\n]*\n\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+(\S+))")))
+      << top.out;
+  EXPECT_EQ(m[1], t.rows[0].name) << top.out;
   EXPECT_EQ(t.rows[0].name, "do_syscall_64");
 }
 
@@ -392,12 +392,12 @@ TEST_F(ProfileBuilderTest, GoPprofSampleIndexPerCounterAgreesWithTable) {
   ringprof::testing::TempDir dir;
   std::string file = dir.File("c.pb.gz");
   ASSERT_TRUE(formats::WritePprof(*p, file).ok());
-  ringprof::testing::CommandResult raw = ringprof::testing::GoPprof(dir, "-raw '" + file + "'");
-  ASSERT_EQ(raw.exit_code, 0) << raw.output;
-  EXPECT_THAT(raw.output, HasSubstr("PeriodType: cpu-clock nanoseconds"));
-  EXPECT_THAT(raw.output, HasSubstr("Period: 1000000"));
-  EXPECT_THAT(raw.output, HasSubstr("samples/count[dflt] cpu-clock/nanoseconds page-faults/count "
-                                    "instructions/count"));
+  ringprof::testing::RunResult raw = ringprof::testing::GoPprof(dir, {"-raw", file});
+  ASSERT_EQ(raw.status, 0) << raw.err;
+  EXPECT_THAT(raw.out, HasSubstr("PeriodType: cpu-clock nanoseconds"));
+  EXPECT_THAT(raw.out, HasSubstr("Period: 1000000"));
+  EXPECT_THAT(raw.out, HasSubstr("samples/count[dflt] cpu-clock/nanoseconds page-faults/count "
+                                 "instructions/count"));
 
   FunctionTable t = ComputeFunctionTable(*p);
   // rp_middle's leaf address may sit in its inlined copy of rp_inlined.
@@ -406,17 +406,17 @@ TEST_F(ProfileBuilderTest, GoPprofSampleIndexPerCounterAgreesWithTable) {
       {"page-faults", {"rp_leaf"}},
       {"instructions", {"rp_middle", "rp_inlined"}}};
   for (const auto& [index, top_function] : want) {
-    ringprof::testing::CommandResult top =
-        ringprof::testing::GoPprof(dir, "-top -sample_index=" + index + " '" + file + "'");
-    ASSERT_EQ(top.exit_code, 0) << top.output;
+    ringprof::testing::RunResult top =
+        ringprof::testing::GoPprof(dir, {"-top", "-sample_index=" + index, file});
+    ASSERT_EQ(top.status, 0) << top.err;
     std::smatch m;
     ASSERT_TRUE(std::regex_search(
-        top.output, m, std::regex(R"(flat%[^\n]*\n\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+(\S+))")))
-        << top.output;
+        top.out, m, std::regex(R"(flat%[^\n]*\n\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+(\S+))")))
+        << top.out;
     ASSERT_TRUE(SortTable(t, index == "samples" ? "self" : index).ok());
-    EXPECT_EQ(m[1], t.rows[0].name) << index << "\n" << top.output;
+    EXPECT_EQ(m[1], t.rows[0].name) << index << "\n" << top.out;
     EXPECT_TRUE(top_function.contains(t.rows[0].name)) << index << ": " << t.rows[0].name;
-    ASSERT_TRUE(std::regex_search(top.output, m, std::regex(R"(of (\d+) total)"))) << top.output;
+    ASSERT_TRUE(std::regex_search(top.out, m, std::regex(R"(of (\d+) total)"))) << top.out;
     size_t col = 0;
     while (t.value_types[col].type != index) ++col;
     EXPECT_EQ(std::stoll(m[1]), t.sums[col]) << index;

@@ -1,6 +1,6 @@
-// Test-only helpers: running external tools (go tool pprof, xmllint),
-// temporary directories, and finding a symbol's file offset in an ELF so
-// synthetic recordings can point at real code.
+// Test-only helpers: running go tool pprof, and finding a symbol's file
+// offset in an ELF so synthetic recordings can point at real code. Running
+// other tools, temporary directories and files: tests/common/.
 #ifndef RINGPROF_TESTS_REPORT_TEST_TOOLS_H_
 #define RINGPROF_TESTS_REPORT_TEST_TOOLS_H_
 
@@ -17,62 +17,17 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
+
+#include "tests/common/files.h"
+#include "tests/common/subprocess.h"
 
 namespace ringprof::testing {
 
-inline bool HaveTool(const std::string& name) {
-  return std::system(("command -v " + name + " >/dev/null 2>&1").c_str()) == 0;
-}
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs `command` with /bin/sh, capturing stdout and stderr.
-inline CommandResult RunCommand(const std::string& command) {
-  CommandResult r;
-  std::FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-// A fresh directory, removed with its contents on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ringprof-report-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-inline bool WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream f(path, std::ios::binary);
-  f << data;
-  return static_cast<bool>(f);
-}
-
-// `go tool pprof ARGS` with HOME and GOCACHE inside `dir`, offline.
-inline CommandResult GoPprof(const TempDir& dir, const std::string& args) {
-  return RunCommand("HOME='" + dir.path() + "' GOCACHE='" + dir.path() + "/gocache' GOPATH='" +
-                    dir.path() + "/gopath' GOFLAGS= GOPROXY=off PPROF_TMPDIR='" + dir.path() +
-                    "' go tool pprof " + args);
+// `go tool pprof ARGS` offline, with HOME, GOCACHE, GOPATH and PPROF_TMPDIR
+// inside `dir`.
+inline RunResult GoPprof(const TempDir& dir, const std::vector<std::string>& args) {
+  return GoToolPprof(dir.path(), args);
 }
 
 struct SymbolRange {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -15,6 +16,21 @@ namespace ringprof::symbolizer {
 namespace {
 
 using testing::RunCommand;
+using testing::RunResult;
+using testing::RunShell;
+using testing::TimeLimit;
+
+// How long one run of either addr2line may take before it counts as hung
+// (it is then stopped, and the test fails instead of hanging).
+constexpr std::chrono::seconds kTimeLimit{20};
+
+// `tool ARGS` (no shell) within `limit`.
+RunResult RunTool(const std::string& tool, const std::vector<std::string>& args,
+                  std::chrono::seconds limit = kTimeLimit) {
+  std::vector<std::string> argv = {tool};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, TimeLimit(limit));
+}
 
 // Splits -a output into one block per address (the address line starts one).
 std::vector<std::string> Blocks(const std::string& out) {
@@ -47,10 +63,10 @@ class Addr2lineTest : public ::testing::Test {
   }
 
   std::string Run(const std::string& tool, const std::string& flags) {
-    std::optional<std::string> out =
-        RunCommand(tool + " " + flags + " -e '" + WORKLOAD_DWARF5 + "' < '" + addr_file_ + "'");
-    EXPECT_TRUE(out.has_value()) << tool << " " << flags;
-    return out.value_or("");
+    RunResult r =
+        RunShell(tool + " " + flags + " -e '" + WORKLOAD_DWARF5 + "' < '" + addr_file_ + "'");
+    EXPECT_TRUE(r.ok()) << tool << " " << flags << ": " << r.err;
+    return r.ok() ? r.out : "";
   }
 
   std::vector<std::string> addrs_;
@@ -83,29 +99,25 @@ TEST_F(Addr2lineTest, MatchesBinutilsForEveryFlagCombination) {
 TEST_F(Addr2lineTest, ArgumentsAndStdinAgree) {
   std::string args;
   for (size_t i = 0; i < 20; ++i) args += " " + addrs_[i * 7 % addrs_.size()];
-  std::optional<std::string> a =
-      RunCommand(std::string(ADDR2LINE_DRIVER) + " -f -i -e '" + WORKLOAD_DWARF5 + "'" + args);
-  std::optional<std::string> b =
-      RunCommand("addr2line -f -i -e '" + std::string(WORKLOAD_DWARF5) + "'" + args);
-  ASSERT_TRUE(a && b);
-  EXPECT_EQ(*a, *b);
+  RunResult a =
+      RunShell(std::string(ADDR2LINE_DRIVER) + " -f -i -e '" + WORKLOAD_DWARF5 + "'" + args);
+  RunResult b = RunShell("addr2line -f -i -e '" + std::string(WORKLOAD_DWARF5) + "'" + args);
+  ASSERT_TRUE(a.ok() && b.ok()) << a.err << b.err;
+  EXPECT_EQ(a.out, b.out);
 }
 
 TEST(Addr2lineCliTest, HelpAndErrors) {
-  std::optional<std::string> help = RunCommand(std::string(ADDR2LINE_DRIVER) + " --help");
-  ASSERT_TRUE(help.has_value());
-  EXPECT_THAT(*help, ::testing::HasSubstr("usage: ringprof addr2line"));
+  RunResult help = RunCommand({ADDR2LINE_DRIVER, "--help"});
+  ASSERT_TRUE(help.ok()) << help.err;
+  EXPECT_THAT(help.out, ::testing::HasSubstr("usage: ringprof addr2line"));
   // A missing file: one line on stderr, non-zero exit.
-  std::optional<std::string> missing =
-      RunCommand(std::string(ADDR2LINE_DRIVER) +
-                 " -e /nonexistent/binary 0x10 2>&1 >/dev/null; test $? -ne 0");
-  ASSERT_TRUE(missing.has_value());
-  EXPECT_EQ(*missing, "ringprof addr2line: '/nonexistent/binary': No such file\n");
+  RunResult missing = RunCommand({ADDR2LINE_DRIVER, "-e", "/nonexistent/binary", "0x10"});
+  EXPECT_NE(missing.status, 0);
+  EXPECT_EQ(missing.err, "ringprof addr2line: '/nonexistent/binary': No such file\n");
   // Unknown addresses print binutils' placeholders.
-  std::optional<std::string> unknown =
-      RunCommand(std::string(ADDR2LINE_DRIVER) + " -a -f -e '" + WORKLOAD_DWARF5 + "' 0x1");
-  ASSERT_TRUE(unknown.has_value());
-  EXPECT_EQ(*unknown, "0x0000000000000001\n??\n??:0\n");
+  RunResult unknown = RunCommand({ADDR2LINE_DRIVER, "-a", "-f", "-e", WORKLOAD_DWARF5, "0x1"});
+  ASSERT_TRUE(unknown.ok()) << unknown.err;
+  EXPECT_EQ(unknown.out, "0x0000000000000001\n??\n??:0\n");
 }
 
 // Inputs that are not a usable ELF: a non-zero exit within seconds (never
@@ -122,9 +134,9 @@ TEST(Addr2lineCliTest, RefusesBadFilesWithOneLine) {
   for (const testing::BadInput& in : all) {
     SCOPED_TRACE(in.name);
     const std::string want = (in.warning ? "Warning: " : "") + in.message;
-    testing::CommandResult ours =
-        testing::RunCaptured(std::string(ADDR2LINE_DRIVER) + " -f -e '" + in.path + "' 0x1000", 10);
-    EXPECT_EQ(ours.exit_code, 1) << ours.err;
+    RunResult ours =
+        RunTool(ADDR2LINE_DRIVER, {"-f", "-e", in.path, "0x1000"}, std::chrono::seconds(10));
+    EXPECT_EQ(ours.status, 1) << ours.err;
     EXPECT_LT(ours.seconds, 5.0);
     EXPECT_EQ(ours.out, "");
     ASSERT_FALSE(ours.err.empty());
@@ -137,9 +149,9 @@ TEST(Addr2lineCliTest, RefusesBadFilesWithOneLine) {
       EXPECT_TRUE(line.starts_with(want)) << line << "\nwanted: " << want << "...";
     }
     if (!have_binutils) continue;
-    testing::CommandResult theirs =
-        testing::RunCaptured("addr2line -f -e '" + in.path + "' 0x1000", 10);
-    EXPECT_EQ(ours.exit_code, theirs.exit_code) << theirs.err;
+    RunResult theirs =
+        RunTool("addr2line", {"-f", "-e", in.path, "0x1000"}, std::chrono::seconds(10));
+    EXPECT_EQ(ours.status, theirs.status) << theirs.err;
     if (!in.binutils_words) continue;
     // binutils may warn first; its last line is the error.
     std::string last = theirs.err;
@@ -153,9 +165,10 @@ TEST(Addr2lineCliTest, RefusesBadFilesWithOneLine) {
 
 TEST(Addr2lineCliTest, BadFileFailsBeforeReadingStdin) {
   // Addresses come from an endless stdin: the file must be checked first.
-  testing::CommandResult r = testing::RunCaptured(
-      "sh -c \"yes 0x1000 | '" + std::string(ADDR2LINE_DRIVER) + "' -e /nonexistent/binary\"");
-  EXPECT_EQ(r.exit_code, 1) << r.err;
+  RunResult r =
+      RunShell("yes 0x1000 | '" + std::string(ADDR2LINE_DRIVER) + "' -e /nonexistent/binary",
+               TimeLimit(kTimeLimit));
+  EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_EQ(r.err, "ringprof addr2line: '/nonexistent/binary': No such file\n");
 }
 
@@ -172,15 +185,15 @@ TEST(Addr2lineCliTest, UndecodableDwarfIsAnErrorLine) {
   testing::WriteAll(path, bytes);
   const auto syms = testing::ReadNm(WORKLOAD_DWARF5);
   const std::string addr = absl::StrFormat("0x%x", syms.at("_ZN11rp_workload6ChainAEi").addr);
-  const std::string args = " -f -e '" + path + "' " + addr + " 0x1";
-  testing::CommandResult ours = testing::RunCaptured(ADDR2LINE_DRIVER + args);
+  const std::vector<std::string> args = {"-f", "-e", path, addr, "0x1"};
+  RunResult ours = RunTool(ADDR2LINE_DRIVER, args);
   EXPECT_EQ(ours.out, "_ZN11rp_workload6ChainAEi\n??:?\n??\n??:0\n");
-  EXPECT_EQ(ours.exit_code, 1);
+  EXPECT_EQ(ours.status, 1);
   EXPECT_THAT(ours.err, ::testing::StartsWith("ringprof addr2line: " + path + ": DWARF error: "));
   EXPECT_THAT(ours.err, ::testing::EndsWith("(2 of 2 addresses)\n"));
   EXPECT_EQ(std::count(ours.err.begin(), ours.err.end(), '\n'), 1) << ours.err;
   if (testing::HaveTool("addr2line")) {
-    testing::CommandResult theirs = testing::RunCaptured("addr2line" + args);
+    RunResult theirs = RunTool("addr2line", args);
     EXPECT_EQ(ours.out, theirs.out);
   }
 }
@@ -190,25 +203,23 @@ TEST(Addr2lineCliTest, NoDebugInfoIsNotAnError) {
   if (!testing::HaveTool("objcopy")) GTEST_SKIP() << "objcopy is not available";
   testing::TempDir dir;
   const std::string stripped = dir.path() + "/stripped";
-  ASSERT_TRUE(RunCommand("objcopy --strip-debug '" + std::string(WORKLOAD_DWARF5) + "' '" +
-                         stripped + "'"));
+  RunResult strip = RunCommand({"objcopy", "--strip-debug", WORKLOAD_DWARF5, stripped});
+  ASSERT_TRUE(strip.ok()) << strip.err;
   const auto syms = testing::ReadNm(WORKLOAD_DWARF5);
-  const std::string args = absl::StrFormat(" -a -f -e '%s' 0x%x 0x1", stripped,
-                                           syms.at("_ZN11rp_workload6ChainAEi").addr);
-  testing::CommandResult ours = testing::RunCaptured(ADDR2LINE_DRIVER + args);
-  EXPECT_EQ(ours.exit_code, 0);
+  const std::string chain_a = absl::StrFormat("0x%x", syms.at("_ZN11rp_workload6ChainAEi").addr);
+  const std::vector<std::string> args = {"-a", "-f", "-e", stripped, chain_a, "0x1"};
+  RunResult ours = RunTool(ADDR2LINE_DRIVER, args);
+  EXPECT_EQ(ours.status, 0);
   EXPECT_EQ(ours.err, "");
   EXPECT_THAT(ours.out, ::testing::HasSubstr("_ZN11rp_workload6ChainAEi\n??:?\n"));
   if (testing::HaveTool("addr2line")) {
-    testing::CommandResult theirs = testing::RunCaptured("addr2line" + args);
+    RunResult theirs = RunTool("addr2line", args);
     EXPECT_EQ(ours.out, theirs.out);
-    EXPECT_EQ(theirs.exit_code, 0);
+    EXPECT_EQ(theirs.status, 0);
   }
   // And the unstripped file: exit 0, silent stderr, a real line.
-  testing::CommandResult good =
-      testing::RunCaptured(absl::StrFormat("%s -e '%s' 0x%x", ADDR2LINE_DRIVER, WORKLOAD_DWARF5,
-                                           syms.at("_ZN11rp_workload6ChainAEi").addr));
-  EXPECT_EQ(good.exit_code, 0);
+  RunResult good = RunTool(ADDR2LINE_DRIVER, {"-e", WORKLOAD_DWARF5, chain_a});
+  EXPECT_EQ(good.status, 0);
   EXPECT_EQ(good.err, "");
   EXPECT_THAT(good.out, ::testing::MatchesRegex(".*workload\\.cc:[0-9]+\n"));
 }

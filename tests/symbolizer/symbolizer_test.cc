@@ -9,7 +9,6 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
-#include <optional>
 #include <random>
 #include <vector>
 
@@ -27,6 +26,7 @@ using testing::ReadAll;
 using testing::ReadMarks;
 using testing::ReadNm;
 using testing::RunCommand;
+using testing::RunResult;
 using testing::SectionFileRange;
 using testing::TempDir;
 using testing::WriteAll;
@@ -153,11 +153,12 @@ TEST_P(WorkloadTest, FileOffsetToVaddrUsesLoadSegments) {
 }
 
 TEST_P(WorkloadTest, BuildIdMatchesReadelf) {
-  std::optional<std::string> notes = RunCommand("readelf -n '" + binary_ + "'");
-  if (!notes) GTEST_SKIP() << "readelf is not available";
-  const size_t pos = notes->find("Build ID: ");
+  RunResult readelf = RunCommand({"readelf", "-n", binary_});
+  if (!readelf.ok()) GTEST_SKIP() << "readelf is not available";
+  const std::string& notes = readelf.out;
+  const size_t pos = notes.find("Build ID: ");
   ASSERT_NE(pos, std::string::npos);
-  std::string hex = notes->substr(pos + 10);
+  std::string hex = notes.substr(pos + 10);
   hex = hex.substr(0, hex.find_first_of(" \n"));
   absl::StatusOr<std::string> raw = ReadBuildId(binary_);
   ASSERT_TRUE(raw.ok()) << raw.status();
@@ -254,9 +255,10 @@ TEST(SeparateDebugInfoTest, FoundByBuildIdUnderDebugDir) {
   TempDir dir;
   const std::string stripped = dir.path() + "/work.stripped";
   const std::string debug = dir.path() + "/work.debug";
-  ASSERT_TRUE(RunCommand("objcopy --only-keep-debug '" + std::string(WORKLOAD_DWARF5) + "' '" +
-                         debug + "' && objcopy --strip-debug '" + WORKLOAD_DWARF5 + "' '" +
-                         stripped + "'"));
+  RunResult keep = RunCommand({"objcopy", "--only-keep-debug", WORKLOAD_DWARF5, debug});
+  ASSERT_TRUE(keep.ok()) << keep.err;
+  RunResult strip = RunCommand({"objcopy", "--strip-debug", WORKLOAD_DWARF5, stripped});
+  ASSERT_TRUE(strip.ok()) << strip.err;
   absl::StatusOr<std::string> id = ReadBuildId(stripped);
   ASSERT_TRUE(id.ok());
   const std::string hex = absl::BytesToHexString(*id);
@@ -412,14 +414,14 @@ TEST(CorruptInputTest, ClobberedDebugInfoGivesErrorsPerAddress) {
 // still answer, and an address none of them covers is an error (it may lie
 // in the unreadable rest), not "no DWARF covers it".
 TEST(CorruptInputTest, UnreadableUnitHeaderAfterGoodUnits) {
-  std::optional<std::string> info =
-      RunCommand("readelf --debug-dump=info '" + std::string(ADDR2LINE_DRIVER) + "' 2>/dev/null");
+  RunResult readelf = RunCommand({"readelf", "--debug-dump=info", ADDR2LINE_DRIVER});
   auto [off, size] = SectionFileRange(ADDR2LINE_DRIVER, ".debug_info");
-  if (!info || size == 0) GTEST_SKIP() << "readelf is not available";
+  if (!readelf.ok() || size == 0) GTEST_SKIP() << "readelf is not available";
+  const std::string& info = readelf.out;
   std::vector<uint64_t> units;
   const std::string tag = "Compilation Unit @ offset ";
-  for (size_t pos = info->find(tag); pos != std::string::npos; pos = info->find(tag, pos + 1)) {
-    units.push_back(std::stoull(info->substr(pos + tag.size()), nullptr, 16));
+  for (size_t pos = info.find(tag); pos != std::string::npos; pos = info.find(tag, pos + 1)) {
+    units.push_back(std::stoull(info.substr(pos + tag.size()), nullptr, 16));
   }
   ASSERT_GE(units.size(), 3u);
   TempDir dir;

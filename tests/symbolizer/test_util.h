@@ -1,76 +1,36 @@
-// Shared helpers for the symbolizer tests: running tools, reading the
-// workload's MARK lines and symbol addresses (through nm, independent of
-// the code under test), scratch files and damaged copies of an ELF.
+// Shared helpers for the symbolizer tests: reading the workload's MARK
+// lines and symbol addresses (through nm, independent of the code under
+// test), damaged copies of an ELF. Running tools (with a time limit: a
+// command that blocks must not hang the test), scratch directories and
+// files: tests/common/.
 #ifndef RINGPROF_TESTS_SYMBOLIZER_TEST_UTIL_H_
 #define RINGPROF_TESTS_SYMBOLIZER_TEST_UTIL_H_
 
 #include <elf.h>
-#include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "tests/common/files.h"
+#include "tests/common/subprocess.h"
+
 namespace ringprof::symbolizer::testing {
 
-// Runs a shell command and returns its stdout, or nullopt if it failed.
-inline std::optional<std::string> RunCommand(const std::string& cmd) {
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return std::nullopt;
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
-  if (pclose(pipe) != 0) return std::nullopt;
-  return out;
-}
-
-struct CommandResult {
-  int exit_code = -1;  // 124 when the timeout stopped it
-  std::string out, err;
-  double seconds = 0;
-};
-
-// Runs `command` (a shell command line) under timeout(1), so a command that
-// blocks cannot hang the test, and keeps its stdout, stderr and exit code.
-inline CommandResult RunCaptured(const std::string& command, int timeout_s = 20) {
-  static int serial = 0;
-  const std::string err_path = ::testing::TempDir() + "/rp_captured_stderr_" +
-                               std::to_string(::getpid()) + "_" + std::to_string(serial++);
-  CommandResult r;
-  const auto start = std::chrono::steady_clock::now();
-  const std::string full =
-      "timeout -k 2 " + std::to_string(timeout_s) + " " + command + " 2>'" + err_path + "'";
-  FILE* pipe = popen(full.c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) r.out.append(buf, n);
-  const int status = pclose(pipe);
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  std::ifstream err(err_path);
-  r.err.assign(std::istreambuf_iterator<char>(err), {});
-  std::remove(err_path.c_str());
-  return r;
-}
-
-inline bool HaveTool(const std::string& tool) {
-  return RunCommand("command -v " + tool + " >/dev/null 2>&1").has_value();
-}
+using ringprof::testing::HaveTool;
+using ringprof::testing::RunCommand;
+using ringprof::testing::RunResult;
+using ringprof::testing::RunShell;
+using ringprof::testing::TempDir;
+using ringprof::testing::TimeLimit;
 
 // Line numbers of "MARK:<name>" tags in the workload source.
 inline std::map<std::string, int> ReadMarks(const std::string& source) {
@@ -95,9 +55,9 @@ struct NmSymbol {
 // Defined symbols by mangled name, from `nm -S`.
 inline std::map<std::string, NmSymbol> ReadNm(const std::string& binary) {
   std::map<std::string, NmSymbol> syms;
-  std::optional<std::string> out = RunCommand("nm -S --defined-only '" + binary + "'");
-  if (!out) return syms;
-  std::istringstream in(*out);
+  RunResult nm = RunCommand({"nm", "-S", "--defined-only", binary});
+  if (!nm.ok()) return syms;
+  std::istringstream in(nm.out);
   std::string line;
   while (std::getline(in, line)) {
     std::istringstream fields(line);
@@ -109,39 +69,23 @@ inline std::map<std::string, NmSymbol> ReadNm(const std::string& binary) {
   return syms;
 }
 
-// A scratch directory removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "rp-symtest-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
+// A file's bytes, to damage and write back (tests/common/files.h reads and
+// writes them).
 inline std::vector<char> ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<char>(std::istreambuf_iterator<char>(in), {});
+  const std::string bytes = ringprof::testing::Slurp(path);
+  return std::vector<char>(bytes.begin(), bytes.end());
 }
 inline void WriteAll(const std::string& path, const std::vector<char>& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), bytes.size());
+  ringprof::testing::WriteFile(path, std::string(bytes.begin(), bytes.end()));
 }
 
 // Offset and size of a section, from readelf (independent of the code under test).
 inline std::pair<uint64_t, uint64_t> SectionFileRange(const std::string& binary,
                                                       const std::string& name,
                                                       uint64_t* vaddr = nullptr) {
-  std::optional<std::string> out = RunCommand("readelf -SW '" + binary + "'");
-  if (!out) return {0, 0};
-  std::istringstream in(*out);
+  RunResult readelf = RunCommand({"readelf", "-SW", binary});
+  if (!readelf.ok()) return {0, 0};
+  std::istringstream in(readelf.out);
   std::string line;
   while (std::getline(in, line)) {
     if (line.find(" " + name + " ") == std::string::npos) continue;

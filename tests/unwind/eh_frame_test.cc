@@ -31,10 +31,15 @@
 #include "base/scoped_fd.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/common/subprocess.h"
 #include "tests/unwind/eh_frame_synth.h"
 
 namespace ringprof::unwind {
 namespace {
+
+using ringprof::testing::HaveTool;
+using ringprof::testing::RunCommand;
+using ringprof::testing::RunResult;
 
 constexpr char kLibc[] = "/usr/lib/x86_64-linux-gnu/libc.so.6";
 constexpr char kLibstdcxx[] = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6";
@@ -182,25 +187,10 @@ struct Range {
   uint64_t hi;
 };
 
-std::string RunCommand(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
-bool HaveTool(const char* tool) {
-  return std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) == 0;
-}
-
 // FDE ranges as binutils decodes them.
 std::vector<Range> ReadelfFdeRanges(const std::string& path) {
   std::vector<Range> ranges;
-  std::string out = RunCommand("readelf --debug-dump=frames '" + path + "' 2>/dev/null");
+  std::string out = RunCommand({"readelf", "--debug-dump=frames", path}).out;
   static const std::regex kFde(R"(FDE cie=[0-9a-f]+ pc=([0-9a-f]+)\.\.([0-9a-f]+))");
   for (auto it = std::sregex_iterator(out.begin(), out.end(), kFde); it != std::sregex_iterator();
        ++it) {
@@ -295,7 +285,7 @@ TEST_F(EhFrameTest, WorkloadMatchesLibdwAtEveryAddress) {
 
 // Addresses of a defined function symbol, via nm.
 std::optional<Range> SymbolRange(const std::string& path, const std::string& name) {
-  std::string out = RunCommand("nm -S --defined-only '" + path + "' 2>/dev/null");
+  std::string out = RunCommand({"nm", "-S", "--defined-only", path}).out;
   std::regex re("([0-9a-f]+) ([0-9a-f]+) [tT] " + name + "\n");
   std::smatch m;
   if (!std::regex_search(out, m, re)) return std::nullopt;
@@ -544,9 +534,9 @@ TEST(EhFrameBadInputTest, TruncatedFilesAreErrors) {
 TEST(EhFrameBadInputTest, NoEhFrameIsNotFound) {
   if (!HaveTool("objcopy")) GTEST_SKIP() << "objcopy (binutils) is not installed";
   TempCopy copy(EH_WORKLOAD);
-  std::string cmd = "objcopy --remove-section=.eh_frame --remove-section=.eh_frame_hdr '" +
-                    std::string(EH_WORKLOAD) + "' '" + copy.path() + "'";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  RunResult objcopy = RunCommand({"objcopy", "--remove-section=.eh_frame",
+                                  "--remove-section=.eh_frame_hdr", EH_WORKLOAD, copy.path()});
+  ASSERT_EQ(objcopy.status, 0) << objcopy.err;
   absl::StatusOr<UnwindTable> table = BuildTableFromEhFrame(copy.path());
   ASSERT_FALSE(table.ok());
   EXPECT_EQ(table.status().code(), absl::StatusCode::kNotFound) << table.status();

@@ -21,9 +21,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/common/subprocess.h"
 
 namespace ringprof::unwind {
 namespace {
+
+using ringprof::testing::RunCommand;
+using ringprof::testing::RunResult;
+using ringprof::testing::RunShell;
 
 // ---------------------------------------------------------------- helpers
 
@@ -62,24 +67,9 @@ RawSection ReadSectionBytes(const std::string& path, const char* name) {
   return out;
 }
 
-std::string RunCommand(const std::string& cmd, int* status) {
-  std::string out;
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (f == nullptr) {
-    *status = -1;
-    return out;
-  }
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
-  *status = ::pclose(f);
-  return out;
-}
-
 bool ReadelfKnowsSframe() {
-  int status = 0;
-  std::string help = RunCommand("readelf --help 2>&1", &status);
-  return status == 0 && absl::StrContains(help, "--sframe");
+  RunResult help = RunCommand({"readelf", "--help"});
+  return help.ok() && absl::StrContains(help.out + help.err, "--sframe");
 }
 
 struct ReadelfFre {
@@ -143,9 +133,9 @@ ReadelfDump ParseReadelf(const std::string& text) {
 }
 
 void ExpectMatchesReadelf(const std::string& path) {
-  int status = 0;
-  std::string text = RunCommand("readelf --sframe " + path + " 2>&1", &status);
-  ASSERT_EQ(status, 0) << text;
+  RunResult readelf = RunCommand({"readelf", "--sframe", path});
+  ASSERT_EQ(readelf.status, 0) << readelf.err;
+  const std::string& text = readelf.out;
   ReadelfDump want = ParseReadelf(text);
   ASSERT_GT(want.fdes.size(), 0u) << "readelf printed no FDEs:\n" << text;
   ASSERT_EQ(want.fdes.size(), want.num_fdes);
@@ -540,10 +530,9 @@ TEST(SframeSyntheticTest, HugePcmaskIsCappedNotExpanded) {
 
 // The fuzz seeds checked in under fuzz_corpus/sframe are valid sections.
 TEST(SframeSeedTest, CheckedInSeedsParse) {
-  int status = 0;
-  std::string list = RunCommand(absl::StrCat("ls ", SFRAME_SEED_DIR, "/*.sframe"), &status);
-  ASSERT_EQ(status, 0) << list;
-  std::istringstream in(list);
+  RunResult ls = RunShell(absl::StrCat("ls ", SFRAME_SEED_DIR, "/*.sframe"));
+  ASSERT_EQ(ls.status, 0) << ls.err;
+  std::istringstream in(ls.out);
   std::string path;
   int seeds = 0;
   while (std::getline(in, path)) {
