@@ -28,54 +28,8 @@
 namespace ringprof {
 namespace {
 
+using testing::ChildrenOf;
 using testing::WaitUntil;
-
-// The names the sample program's objects have in the kernel (programs,
-// and maps: libbpf names the skeleton's internal maps "sampler.*").
-bool IsOurProgram(const std::string& name) { return name == "on_sample" || name == "on_switch"; }
-bool IsOurMap(const std::string& name) {
-  static const std::set<std::string> kNames = {
-      "samples",   "scratch",      "stats",       "counters",    "cpu_snap",
-      "task_acc",  "timing",       "unwind_rows", "unwind_bins", "proc_maps",
-      "row_cache", "unwind_state", "stack_window"};
-  return kNames.count(name) > 0 || name.rfind("sampler.", 0) == 0;
-}
-
-struct BpfObject {
-  uint32_t id = 0;
-  std::string name;
-};
-
-// Programs (or maps) with an id above `after` whose name is ours.
-std::vector<BpfObject> OurObjects(bool maps, uint32_t after) {
-  std::vector<BpfObject> out;
-  uint32_t id = after;
-  while ((maps ? bpf_map_get_next_id(id, &id) : bpf_prog_get_next_id(id, &id)) == 0) {
-    int fd = maps ? bpf_map_get_fd_by_id(id) : bpf_prog_get_fd_by_id(id);
-    if (fd < 0) continue;  // freed meanwhile
-    std::string name;
-    if (maps) {
-      bpf_map_info info = {};
-      uint32_t len = sizeof(info);
-      if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) name = info.name;
-      if (IsOurMap(name)) out.push_back({id, name});
-    } else {
-      bpf_prog_info info = {};
-      uint32_t len = sizeof(info);
-      if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) name = info.name;
-      if (IsOurProgram(name)) out.push_back({id, name});
-    }
-    close(fd);
-  }
-  return out;
-}
-
-uint32_t HighestId(bool maps) {
-  uint32_t id = 0;
-  uint32_t next = 0;
-  while ((maps ? bpf_map_get_next_id(id, &next) : bpf_prog_get_next_id(id, &next)) == 0) id = next;
-  return id;
-}
 
 // Reaps every child (this process is a subreaper, so the recorder's
 // orphans come here); true once none is left.
@@ -88,10 +42,60 @@ bool NoChildrenLeft() {
   }
 }
 
-std::string Describe(const std::vector<BpfObject>& objs) {
-  std::string s;
-  for (const BpfObject& o : objs) s += " " + o.name + "#" + std::to_string(o.id);
-  return s;
+// What kernel objects a process holds through its file descriptors:
+// the ids of its BPF programs and maps (from /proc/PID/fdinfo) and how
+// many perf events it has open.
+struct HeldObjects {
+  std::set<uint32_t> progs;
+  std::set<uint32_t> maps;
+  int perf_events = 0;
+};
+
+HeldObjects ObjectsHeldBy(pid_t pid) {
+  HeldObjects held;
+  const std::string dir = "/proc/" + std::to_string(pid);
+  std::error_code ec;
+  for (const auto& fd : std::filesystem::directory_iterator(dir + "/fd", ec)) {
+    std::error_code link_ec;
+    const std::string target = std::filesystem::read_symlink(fd.path(), link_ec).string();
+    if (target == "anon_inode:[perf_event]") ++held.perf_events;
+    const bool prog = target == "anon_inode:bpf-prog";
+    const bool map = target == "anon_inode:bpf-map";
+    if (!prog && !map) continue;
+    std::ifstream info(dir + "/fdinfo/" + fd.path().filename().string());
+    std::string key;
+    uint32_t id = 0;
+    while (info >> key) {
+      if ((prog && key == "prog_id:") || (map && key == "map_id:")) {
+        if (info >> id) (prog ? held.progs : held.maps).insert(id);
+        break;
+      }
+    }
+  }
+  return held;
+}
+
+// The ids of `ids` the kernel still has.
+std::vector<uint32_t> StillThere(const std::set<uint32_t>& ids, bool maps) {
+  std::vector<uint32_t> out;
+  for (uint32_t id : ids) {
+    int fd = maps ? bpf_map_get_fd_by_id(id) : bpf_prog_get_fd_by_id(id);
+    if (fd >= 0) {
+      close(fd);
+      out.push_back(id);
+    } else if (errno != ENOENT) {
+      out.push_back(id);  // not provably gone
+    }
+  }
+  return out;
+}
+
+char ProcessState(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  const size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() ? stat[paren + 2] : '?';
 }
 
 // A recorder killed with SIGKILL at any point, before its command is
@@ -100,10 +104,9 @@ std::string Describe(const std::vector<BpfObject>& objs) {
 TEST_F(RecordTest, KilledAtAnyPointLeavesNoProcessAndNoBpfObject) {
   SKIP_UNLESS_RECORDING_WORKS();
   ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0) << "orphans must come back to this test";
-  const uint32_t prog_base = HighestId(false);
-  const uint32_t map_base = HighestId(true);
   const std::string rec = Path("killed.rpf");
   constexpr int kPoints = 20;
+  int loaded = 0;  // kill points at which the recorder held BPF objects
   for (int i = 0; i < kPoints; ++i) {
     const auto delay = std::chrono::milliseconds(i * 2000 / (kPoints - 1));
     SCOPED_TRACE("killed " + std::to_string(delay.count()) + " ms after start");
@@ -111,21 +114,38 @@ TEST_F(RecordTest, KilledAtAnyPointLeavesNoProcessAndNoBpfObject) {
         {kBin, "record", "-q", "-o", rec, "--", kWorkloads + "/workload_chain", "30"});
     ASSERT_TRUE(rp.valid());
     std::this_thread::sleep_for(delay);  // the point of the kill, not a wait for a state
+    // Frozen first, so that what it holds can be listed before the kill:
+    // objects of other recorders running on the machine do not count.
+    ASSERT_TRUE(rp.Signal(SIGSTOP));
+    ASSERT_TRUE(WaitUntil([&] { return ProcessState(rp.pid()) == 'T'; }));
+    const HeldObjects held = ObjectsHeldBy(rp.pid());
+    loaded += held.progs.empty() ? 0 : 1;
+    // The parked child (or the command) holds none of them.
+    for (pid_t child : ChildrenOf(rp.pid())) {
+      const HeldObjects c = ObjectsHeldBy(child);
+      EXPECT_TRUE(c.progs.empty() && c.maps.empty() && c.perf_events == 0)
+          << "child " << child << " holds " << c.progs.size() << " programs, " << c.maps.size()
+          << " maps, " << c.perf_events << " perf events";
+    }
     ASSERT_TRUE(rp.Signal(SIGKILL));
     EXPECT_EQ(rp.Wait(), 128 + SIGKILL) << "the recorder ended by itself";
     EXPECT_TRUE(WaitUntil(NoChildrenLeft, std::chrono::seconds(2)))
         << "a process of the recorder is still running 2 s after it was killed";
-    std::vector<BpfObject> progs, maps;
+    std::vector<uint32_t> progs, maps;
     EXPECT_TRUE(WaitUntil(
         [&] {
-          progs = OurObjects(false, prog_base);
-          maps = OurObjects(true, map_base);
+          progs = StillThere(held.progs, false);
+          maps = StillThere(held.maps, true);
           return progs.empty() && maps.empty();
         },
         std::chrono::seconds(2)))
-        << "left behind: programs" << Describe(progs) << "; maps" << Describe(maps);
+        << "left behind: " << progs.size() << " of " << held.progs.size() << " programs, "
+        << maps.size() << " of " << held.maps.size() << " maps";
     if (HasFailure()) break;
   }
+  // The kills must have covered a loaded recorder, not only its first
+  // milliseconds.
+  EXPECT_GE(loaded, kPoints / 2);
 }
 
 // A file cut anywhere after its first chunk still says what it is: META

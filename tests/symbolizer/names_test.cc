@@ -25,6 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::RunCommand;
+using testing::RunResult;
 using testing::TempDir;
 
 // ---- The rules ------------------------------------------------------------
@@ -104,10 +105,12 @@ TEST(ChooseAliasTest, StripSymbolVersion) {
 // no size, are listed too).
 std::map<std::string, uint64_t> NmAddresses(const std::string& path, const char* flags = "") {
   std::map<std::string, uint64_t> out;
-  std::optional<std::string> text =
-      RunCommand(std::string("nm --defined-only ") + flags + " '" + path + "' 2>/dev/null");
-  if (!text) return out;
-  std::istringstream in(*text);
+  std::vector<std::string> argv = {"nm", "--defined-only"};
+  if (*flags != '\0') argv.push_back(flags);
+  argv.push_back(path);
+  const RunResult nm = RunCommand(argv);
+  if (!nm.ok()) return out;
+  std::istringstream in(nm.out);
   std::string addr, type, name;
   while (in >> addr >> type >> name) {
     // nm spells versions out ("clock_gettime@@LINUX_2.6").
@@ -149,8 +152,8 @@ class NamesLibTest : public ::testing::Test {
     // its .symtab and DWARF in /usr/lib/debug/.build-id/xx/yyyy.debug.
     const std::string stripped = dir_.path() + "/libnames.so";
     const std::string debug = dir_.path() + "/libnames.debug";
-    ASSERT_TRUE(RunCommand("objcopy --strip-all '" + std::string(NAMES_LIB) + "' '" + stripped +
-                           "' && objcopy --only-keep-debug '" + NAMES_LIB + "' '" + debug + "'"));
+    ASSERT_TRUE(RunCommand({"objcopy", "--strip-all", NAMES_LIB, stripped}).ok());
+    ASSERT_TRUE(RunCommand({"objcopy", "--only-keep-debug", NAMES_LIB, debug}).ok());
     SymbolizerOptions bare;
     bare.debug_dir = dir_.path() + "/no-debug";
     variants_.push_back({"stripped", stripped, bare, false});
