@@ -77,18 +77,34 @@ class ElfSymbolizer {
   virtual std::vector<SymbolizedAddress> SymbolizeVaddrs(absl::Span<const uint64_t> vaddrs) = 0;
 };
 
+// What a kallsyms text holds: the whole /proc/kallsyms, or (recordings
+// marked kallsyms=subset) only the symbols of the recorded kernel frames,
+// each with the symbol that follows it, as pieces concatenated in any order
+// with lines repeated across pieces.
+enum class KallsymsSnapshot { kWhole, kSubset };
+
 // Kernel symbols from a kallsyms text snapshot.
 class KernelSymbols {
  public:
-  // Keeps text symbols (t, T, w, W). Malformed lines give InvalidArgument
-  // with the line number and byte offset; a snapshot whose addresses are all
-  // 0 (read without privilege) gives FailedPrecondition.
-  static absl::StatusOr<KernelSymbols> Parse(std::string_view kallsyms_text);
+  // Keeps text symbols (t, T, w, W). Lines may come in any order and repeat
+  // (at one address, the first text symbol wins, global before local).
+  // Malformed lines give InvalidArgument with the line number and byte
+  // offset; a snapshot whose addresses are all 0 (read without privilege)
+  // gives FailedPrecondition.
+  //
+  // A subset names every address it was made for exactly as the whole text
+  // would: each stored symbol comes with its follower, so its end is the
+  // same. An address it was not made for may lie in a symbol that was not
+  // stored; its lookup failure says so instead of claiming the kernel has no
+  // symbol there.
+  static absl::StatusOr<KernelSymbols> Parse(std::string_view kallsyms_text,
+                                             KallsymsSnapshot snapshot = KallsymsSnapshot::kWhole);
   // frames has one entry ("func" or "func [module]" style name) or is empty.
   SymbolizedAddress Lookup(uint64_t address) const;
   size_t size() const { return addrs_.size(); }
 
  private:
+  bool subset_ = false;
   std::vector<uint64_t> addrs_;  // sorted
   std::vector<std::string> names_;
   // Exclusive end of each symbol: the next higher address of any kallsyms
