@@ -31,6 +31,7 @@
 #include "collector/bpf_sampler.h"
 #include "collector/event_probe.h"
 #include "collector/event_spec.h"
+#include "collector/kernel_symbols.h"
 #include "collector/perf_event.h"
 #include "collector/perf_sample.h"
 #include "collector/process_maps.h"
@@ -230,6 +231,10 @@ class Session {
   uint64_t sampling_start_ns_ = 0;     // when sampling (or the command) started
   bool interrupted_ = false;           // SIGINT/SIGTERM
   uint64_t processes_exited_ns_ = 0;   // -p: when the last one was seen gone
+
+  // /proc/kallsyms, read at the first kernel frame; each flush stores the
+  // symbols its samples use.
+  KallsymsIndex kallsyms_{LiveKernelFiles(), [this](const std::string& m) { Warn(m); }};
 };
 
 absl::Status Session::OpenEvents(const std::vector<pid_t>& tids, bool per_task, bool at_exec) {
@@ -283,7 +288,7 @@ absl::Status Session::OpenEvents(const std::vector<pid_t>& tids, bool per_task, 
       sa.wakeup_watermark = static_cast<uint32_t>(ring_pages * 4096 / 4);
     }
     // Sampling starts only when setup is done (StartSampling), so that the
-    // /proc scan and the kallsyms snapshot neither eat into --duration nor
+    // /proc scan and the first chunks neither eat into --duration nor
     // let the rings fill with nobody draining them. Side-band events start
     // at once: mappings made during setup must not be missed.
     sa.disabled = 1;
@@ -657,6 +662,10 @@ absl::Status Session::Flush(bool force) {
     std::stable_sort(
         ready_.begin(), ready_.end(),
         [](const formats::Sample& a, const formats::Sample& b) { return a.time_ns < b.time_ns; });
+    // The kernel symbols of these samples that no earlier chunk holds.
+    if (std::string ks = kallsyms_.TakeNewSymbolsFor(ready_); !ks.empty()) {
+      RETURN_IF_ERROR(writer_->WriteKallsyms(ks));
+    }
     RETURN_IF_ERROR(writer_->WriteSamples(ready_));
     samples_written_ += ready_.size();
     ready_.clear();
@@ -872,6 +881,7 @@ absl::Status Session::WriteHeader() {
   std::map<std::string, std::string> meta;
   meta["ringprof_version"] = "0.1.0";
   meta["start_realtime_ns"] = absl::StrCat(RealtimeNs());
+  meta[formats::kKallsymsMetaKey] = formats::kKallsymsSubset;  // KALLSYMS: recorded frames only
   utsname u;
   if (uname(&u) == 0) {
     meta["hostname"] = u.nodename;
@@ -908,14 +918,10 @@ absl::Status Session::WriteHeader() {
   RETURN_IF_ERROR(writer_->WriteMeta(meta, events, counter_descs, start_ns_));
   last_flush_ns_ = start_ns_;
   RETURN_IF_ERROR(Flush(true));
-  {
-    absl::StatusOr<std::string> ksyms = ReadWholeFile("/proc/kallsyms");
-    if (ksyms.ok()) {
-      RETURN_IF_ERROR(writer_->WriteKallsyms(*ksyms));
-    } else {
-      Warn(absl::StrCat(ksyms.status().message(), "; kernel frames will not be symbolized"));
-    }
-  }
+  // Which kernel: its build-id and modules. Its symbols follow at each
+  // flush, those of the flushed kernel frames only (kallsyms=subset).
+  RETURN_IF_ERROR(writer_->WriteKernel(
+      ReadKernelInfo(kallsyms_.files(), [this](const std::string& m) { Warn(m); })));
   if (vdso_) RETURN_IF_ERROR(writer_->WriteImage("[vdso]", vdso_->bytes()));
   return absl::OkStatus();
 }

@@ -1,7 +1,7 @@
 // The record pipeline.
 //
 //   1. Open the output file first (an unwritable path fails before anything
-//      starts), snapshot /proc/kallsyms, load the BPF sample program.
+//      starts), load the BPF sample program.
 //   2. Set up the target: fork the command parked on a gate, or list the
 //      threads of -p, or nothing for -a.
 //   3. Per CPU (and per thread for -p), open
@@ -17,7 +17,8 @@
 //      drain the side-band rings into the process-map tracker (in that order,
 //      so every mapping older than a pending sample is known), turn user IPs
 //      into (mapping, file offset), and write chunks about once a second
-//      (mappings and tasks before the samples that use them).
+//      (mappings, tasks and the kernel symbols of their kernel frames before
+//      the samples that use them; collector/kernel_symbols.h).
 //   5. Stop on: the command exiting, the -p process exiting, --duration,
 //      SIGINT/SIGTERM, or an I/O error. Detach, drain everything left, write
 //      the loss statistics and the END chunk.

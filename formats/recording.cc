@@ -46,6 +46,7 @@ enum ChunkType : uint16_t {
   kChunkEnd = 7,
   kChunkCounterScaling = 8,
   kChunkImage = 9,
+  kChunkKernel = 10,
 };
 
 // Field ids of the version 2 STATS payload: (id, value) varint pairs.
@@ -114,6 +115,8 @@ std::string ChunkTypeName(uint16_t type) {
       return "COUNTER_SCALING";
     case kChunkImage:
       return "IMAGE";
+    case kChunkKernel:
+      return "KERNEL";
     default:
       return absl::StrCat("type ", type);
   }
@@ -547,6 +550,24 @@ bool DecodeKallsyms(Decoder& d, std::string& out) {
   return true;
 }
 
+// KERNEL: the kernel's build-id and its module list.
+constexpr uint64_t kKernelModulesKnown = 1;
+
+bool DecodeKernel(Decoder& d, KernelInfo& k) {
+  uint64_t flags = 0, n = 0;
+  if (!d.String(k.build_id) || !d.Varint(flags)) return false;
+  k.modules_known = (flags & kKernelModulesKnown) != 0;
+  // name, size, address, build-id: at least a byte each.
+  if (!d.Count(n, 4, "KERNEL module")) return false;
+  k.modules.resize(n);
+  for (KernelModule& m : k.modules) {
+    if (!d.String(m.name) || !d.Varint(m.size) || !d.Varint(m.address) || !d.String(m.build_id)) {
+      return false;
+    }
+  }
+  return true;  // trailing bytes are fields of a later minor revision
+}
+
 // Version 1: fields by position.
 bool DecodeStatsV1(Decoder& d, LossStats& s) {
   return d.Varint(s.lost_samples) && d.Varint(s.lost_perf_records) && d.Varint(s.throttle_events) &&
@@ -756,6 +777,12 @@ bool ApplyChunk(const ChunkHeader& h, uint64_t order, std::string_view payload,
       if (ok && d.remaining() != 0) ok = d.Fail("IMAGE payload has bytes after the image");
       if (ok && image.name.empty()) ok = d.Fail("IMAGE without a name");
       if (ok) rec.images.push_back(std::move(image));
+      break;
+    }
+    case kChunkKernel: {
+      KernelInfo k;
+      ok = DecodeKernel(d, k);
+      if (ok) rec.kernel = std::move(k);  // the last one wins
       break;
     }
     case kChunkEnd: {
@@ -1250,6 +1277,20 @@ absl::Status RecordingWriter::WriteImage(std::string_view name, std::string_view
   AppendString(out, name);
   AppendString(out, bytes);
   return WriteChunk(kChunkImage, std::string_view(out.data(), out.size()));
+}
+
+absl::Status RecordingWriter::WriteKernel(const KernelInfo& kernel) {
+  ByteSink out(scratch_, 0);
+  AppendString(out, kernel.build_id);
+  AppendVarint(out, kernel.modules_known ? kKernelModulesKnown : 0);
+  AppendVarint(out, kernel.modules.size());
+  for (const KernelModule& m : kernel.modules) {
+    AppendString(out, m.name);
+    AppendVarint(out, m.size);
+    AppendVarint(out, m.address);
+    AppendString(out, m.build_id);
+  }
+  return WriteChunk(kChunkKernel, std::string_view(out.data(), out.size()));
 }
 
 absl::Status RecordingWriter::WriteStats(const LossStats& loss) {

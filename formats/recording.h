@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -202,6 +203,33 @@ struct Image {
   bool operator==(const Image&) const = default;
 };
 
+// A loaded kernel module as /proc/modules showed it to the recorder (root
+// sees real load addresses).
+struct KernelModule {
+  std::string name;
+  uint64_t size = 0;     // bytes, as /proc/modules gives it
+  uint64_t address = 0;  // load address of the module's core text
+  std::string build_id;  // raw NT_GNU_BUILD_ID bytes; empty when unknown
+  bool operator==(const KernelModule&) const = default;
+};
+
+// Which kernel the recording was taken on (KERNEL chunk).
+struct KernelInfo {
+  std::string build_id;  // raw NT_GNU_BUILD_ID of the running kernel; empty: unknown
+  // Whether `modules` is the module list (/proc/modules was read; a kernel
+  // without module support has none). false: not known.
+  bool modules_known = false;
+  std::vector<KernelModule> modules;
+  bool operator==(const KernelInfo&) const = default;
+};
+
+// META key and value saying that the KALLSYMS chunks hold only the kernel
+// symbols of the recorded kernel frames (each with the symbol after it),
+// not the whole /proc/kallsyms: a kernel address in none of them was not
+// stored, which does not mean the kernel had no symbol there.
+inline constexpr char kKallsymsMetaKey[] = "kallsyms";
+inline constexpr char kKallsymsSubset[] = "subset";
+
 struct Recording {
   uint32_t version = kFormatVersion;
   std::map<std::string, std::string> meta;  // "command", "hostname", "kernel", "target", ...
@@ -215,7 +243,12 @@ struct Recording {
   std::vector<Mapping> mappings;
   std::vector<TaskEvent> tasks;
   std::vector<Sample> samples;
-  std::string kallsyms;  // /proc/kallsyms text as captured (may be empty)
+  // /proc/kallsyms text as captured (may be empty): the KALLSYMS pieces
+  // concatenated. With META kallsyms=subset (KallsymsIsSubset) it holds just
+  // the lines of the symbols that recorded kernel frames use, each followed
+  // by the next symbol's line, in no order and possibly repeated.
+  std::string kallsyms;
+  std::optional<KernelInfo> kernel;  // from the KERNEL chunk; absent in older files
   std::vector<Image> images;
   LossStats loss;
   // Whether the file held a readable META chunk (events, counters, start
@@ -226,6 +259,12 @@ struct Recording {
   bool stats_present = true;
   Damage damage;  // filled by the reader only
 };
+
+// True when the recording's kallsyms text is a subset (see kKallsymsSubset).
+inline bool KallsymsIsSubset(const Recording& r) {
+  auto it = r.meta.find(kKallsymsMetaKey);
+  return it != r.meta.end() && it->second == kKallsymsSubset;
+}
 
 // Appends chunks to a file. Not thread-safe. All methods report I/O
 // failures (ENOSPC included) with the path in the message; after a failure
@@ -259,6 +298,8 @@ class RecordingWriter {
   absl::Status WriteCounterScaling(absl::Span<const CounterScaling> scaling);
   // An image mappings named `name` are symbolized against (see Image).
   absl::Status WriteImage(std::string_view name, std::string_view bytes);
+  // Which kernel this is: its build-id and module list (a KERNEL chunk).
+  absl::Status WriteKernel(const KernelInfo& kernel);
   // Writes a STATS chunk. A collector may call it at each flush with
   // cumulative figures, so that a recorder killed before Finish still says
   // what it lost; readers keep the last one (highest sequence number).

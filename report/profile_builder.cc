@@ -353,7 +353,11 @@ class ProfileBuilder {
   void SymbolizeKernel() {
     if (kernel_locs_.empty()) return;
     absl::StatusOr<symbolizer::KernelSymbols> ksyms = absl::NotFoundError("no kallsyms snapshot");
-    if (!rec_.kallsyms.empty()) ksyms = symbolizer::KernelSymbols::Parse(rec_.kallsyms);
+    if (!rec_.kallsyms.empty()) {
+      ksyms = symbolizer::KernelSymbols::Parse(
+          rec_.kallsyms, formats::KallsymsIsSubset(rec_) ? symbolizer::KallsymsSnapshot::kSubset
+                                                         : symbolizer::KallsymsSnapshot::kWhole);
+    }
     if (!ksyms.ok()) kernel_symbols_error_ = std::string(ksyms.status().message());
     std::vector<KernelKey> keys;
     keys.reserve(kernel_locs_.size());
@@ -410,6 +414,7 @@ class ProfileBuilder {
       pm.memory_start = kernel_start_;
       pm.memory_limit = kernel_limit_;
       pm.filename = kKernelMappingName;
+      if (rec_.kernel) pm.build_id = absl::BytesToHexString(rec_.kernel->build_id);
       ApplyFlags(pm);
       profile_.mappings.push_back(std::move(pm));
     }

@@ -42,7 +42,8 @@ SymbolBinding BindingOf(char type) {
 
 }  // namespace
 
-absl::StatusOr<KernelSymbols> KernelSymbols::Parse(std::string_view text) {
+absl::StatusOr<KernelSymbols> KernelSymbols::Parse(std::string_view text,
+                                                   KallsymsSnapshot snapshot) {
   std::vector<Entry> entries;
   size_t offset = 0;
   size_t line_no = 0;
@@ -92,6 +93,7 @@ absl::StatusOr<KernelSymbols> KernelSymbols::Parse(std::string_view text) {
     return a.text && !b.text;
   });
   KernelSymbols out;
+  out.subset_ = snapshot == KallsymsSnapshot::kSubset;
   std::vector<AliasCandidate> candidates;
   for (size_t i = 0; i < entries.size();) {
     size_t j = i;
@@ -121,15 +123,26 @@ absl::StatusOr<KernelSymbols> KernelSymbols::Parse(std::string_view text) {
 SymbolizedAddress KernelSymbols::Lookup(uint64_t address, TaskAbi abi) const {
   SymbolizedAddress result;
   auto it = std::upper_bound(addrs_.begin(), addrs_.end(), address);
+  // A subset holds the symbols of the recorded frames only: an address in
+  // none of them may well be in a symbol that was not stored.
+  constexpr char kNotStored[] =
+      "; the recording stores only the kernel symbols of its recorded frames (kallsyms=subset)";
   if (it == addrs_.begin()) {
     result.status = absl::NotFoundError(
-        absl::StrFormat("kernel address 0x%x is below every kallsyms text symbol", address));
+        subset_
+            ? absl::StrFormat("kernel address 0x%x is below every stored kallsyms text "
+                              "symbol%s",
+                              address, kNotStored)
+            : absl::StrFormat("kernel address 0x%x is below every kallsyms text symbol", address));
     return result;
   }
   const size_t i = (it - addrs_.begin()) - 1;
   if (address >= ends_[i]) {
-    result.status = absl::NotFoundError(absl::StrFormat(
-        "kernel address 0x%x is past %s and in no text symbol", address, names_[i]));
+    result.status = absl::NotFoundError(
+        subset_ ? absl::StrFormat("kernel address 0x%x is past %s and in no stored text symbol%s",
+                                  address, names_[i], kNotStored)
+                : absl::StrFormat("kernel address 0x%x is past %s and in no text symbol", address,
+                                  names_[i]));
     return result;
   }
   SourceFrame frame;

@@ -88,23 +88,38 @@ class ElfSymbolizer {
   virtual std::vector<SymbolizedAddress> SymbolizeVaddrs(absl::Span<const uint64_t> vaddrs) = 0;
 };
 
+// What a kallsyms text holds: the whole /proc/kallsyms, or (recordings
+// marked kallsyms=subset) only the symbols of the recorded kernel frames,
+// each with the symbol that follows it, as pieces concatenated in any order
+// with lines repeated across pieces.
+enum class KallsymsSnapshot { kWhole, kSubset };
+
 // Kernel symbols from a kallsyms text snapshot.
 class KernelSymbols {
  public:
-  // Keeps text symbols (t, T, w, W); of several at one address, the one
-  // ChooseAlias (symbol_names.h) prefers: `__x64_sys_vfork` over
-  // `__ia32_sys_vfork` and `__do_sys_vfork` for a 64-bit task, the
-  // `__ia32_` one for a 32-bit task. Malformed lines give InvalidArgument
-  // with the line number and byte offset; a snapshot whose addresses are all
-  // 0 (read without privilege) gives FailedPrecondition.
-  static absl::StatusOr<KernelSymbols> Parse(std::string_view kallsyms_text);
+  // Keeps text symbols (t, T, w, W). Lines may come in any order and repeat.
+  // Of several at one address, the one ChooseAlias (symbol_names.h)
+  // prefers: `__x64_sys_vfork` over `__ia32_sys_vfork` and `__do_sys_vfork`
+  // for a 64-bit task, the `__ia32_` one for a 32-bit task. Malformed lines
+  // give InvalidArgument with the line number and byte offset; a snapshot
+  // whose addresses are all 0 (read without privilege) gives
+  // FailedPrecondition.
+  //
+  // A subset names every address it was made for exactly as the whole text
+  // would: each stored symbol comes with its aliases and its follower, so its
+  // name and end are the same. An address it was not made for may lie in a
+  // symbol that was not stored; its lookup failure says so instead of
+  // claiming the kernel has no symbol there.
+  static absl::StatusOr<KernelSymbols> Parse(std::string_view kallsyms_text,
+                                             KallsymsSnapshot snapshot = KallsymsSnapshot::kWhole);
   // frames has one entry ("func" or "func [module]" style name) or is empty.
   // `abi` is that of the task the frame ran for.
   SymbolizedAddress Lookup(uint64_t address, TaskAbi abi = TaskAbi::k64) const;
   size_t size() const { return addrs_.size(); }
 
  private:
-  std::vector<uint64_t> addrs_;  // sorted
+  bool subset_ = false;
+  std::vector<uint64_t> addrs_;     // sorted
   std::vector<std::string> names_;  // the names for 64-bit tasks
   // Index in addrs_ -> the name for 32-bit tasks, where it differs.
   absl::flat_hash_map<size_t, std::string> names32_;

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "collector/kernel_symbols.h"
 #include "collector/process_maps.h"
 #include "collector/sideband.h"
 
@@ -61,6 +62,55 @@ void BM_ParseMmap2(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_ParseMmap2);
+
+// kallsyms text of `n` symbols 0x100 apart, served as the kernel's.
+class SyntheticKernel : public KernelFiles {
+ public:
+  explicit SyntheticKernel(int n) {
+    for (int i = 0; i < n; ++i) {
+      absl::StrAppend(&text_, absl::Hex(0xffffffff81000000ull + i * 0x100ull, absl::kZeroPad16),
+                      i % 3 ? " t " : " T ", "kernel_function_", i, "\n");
+    }
+  }
+  absl::Status ReadKallsyms(const std::function<void(std::string_view)>& sink) override {
+    for (size_t i = 0; i < text_.size(); i += 128 << 10)
+      sink(std::string_view(text_).substr(i, 128 << 10));
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> ReadNotes() override { return std::string(); }
+  absl::StatusOr<std::string> ReadModules() override { return std::string(); }
+  absl::StatusOr<std::string> ReadModuleNotes(const std::string&) override { return std::string(); }
+
+ private:
+  std::string text_;
+};
+
+// Indexing a 121k-symbol kallsyms (what the recorder does once, at the
+// first kernel IP), without the kernel's cost of generating the text.
+void BM_KallsymsIndexLoad(benchmark::State& state) {
+  for (auto _ : state) {
+    KallsymsIndex index(std::make_unique<SyntheticKernel>(121000), [](const std::string&) {});
+    benchmark::DoNotOptimize(index.Load());
+  }
+}
+BENCHMARK(BM_KallsymsIndexLoad)->Unit(benchmark::kMillisecond);
+
+// The per-flush call on samples whose kernel IPs were seen before (the
+// steady state): 10 kernel frames per sample from 2000 hot IPs.
+void BM_KallsymsTakeSeenIps(benchmark::State& state) {
+  KallsymsIndex index(std::make_unique<SyntheticKernel>(121000), [](const std::string&) {});
+  std::mt19937_64 rng(3);
+  std::vector<uint64_t> hot(2000);
+  for (uint64_t& ip : hot) ip = 0xffffffff81000000ull + rng() % (121000ull * 0x100);
+  std::vector<formats::Sample> samples(1000);
+  for (formats::Sample& s : samples) {
+    for (int i = 0; i < 10; ++i) s.kernel_ips.push_back(hot[rng() % hot.size()]);
+  }
+  benchmark::DoNotOptimize(index.TakeNewSymbolsFor(samples));  // loads, stores them all once
+  for (auto _ : state) benchmark::DoNotOptimize(index.TakeNewSymbolsFor(samples));
+  state.SetItemsProcessed(state.iterations() * samples.size());
+}
+BENCHMARK(BM_KallsymsTakeSeenIps);
 
 }  // namespace
 }  // namespace ringprof::collector

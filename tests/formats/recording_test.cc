@@ -370,6 +370,56 @@ TEST(RecordingTest, ImagesRoundTripAndBadOnesAreDamage) {
   std::remove(path.c_str());
 }
 
+TEST(RecordingTest, KernelChunkRoundTripsAndBadOnesAreDamage) {
+  const std::string path = TempPath("kernel.rpf");
+  auto w = RecordingWriter::Create(path);
+  ASSERT_TRUE(w.ok()) << w.status();
+  KernelInfo k;
+  k.build_id = std::string("\x32\xa7\xf3\x00\xce", 5);
+  k.modules_known = true;
+  k.modules = {{"ext4", 1015808, 0xffffffffc0a00000ull, std::string(20, '\x11')},
+               {"nf_tables", 356352, 0xffffffffc0200000ull, ""}};
+  std::map<std::string, std::string> meta = {{kKallsymsMetaKey, kKallsymsSubset}};
+  ASSERT_TRUE((*w)->WriteMeta(meta, {}, {}, 1).ok());
+  ASSERT_TRUE((*w)->WriteKernel(k).ok());
+  ASSERT_TRUE((*w)->WriteKallsyms("ffffffff81000000 T _stext\nffffffff81000010 t next\n").ok());
+  ASSERT_TRUE((*w)->Finish({}, 2).ok());
+  auto got = ReadRecording(path);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(got->damage.empty()) << absl::StrJoin(got->damage.messages, "\n");
+  ASSERT_TRUE(got->kernel.has_value());
+  EXPECT_EQ(*got->kernel, k);
+  EXPECT_TRUE(KallsymsIsSubset(*got));
+
+  // An older file has neither; a module count the payload cannot hold and a
+  // cut module record are bad chunks that lose nothing else; trailing bytes
+  // are later fields.
+  Recording old;
+  EXPECT_FALSE(old.kernel.has_value());
+  EXPECT_FALSE(KallsymsIsSubset(old));
+  std::string bytes = ReadFile(path);
+  const auto chunks = WalkChunks(bytes);
+  ASSERT_EQ(chunks.back().type, 7);  // END
+  const size_t at = chunks.back().offset;
+  bytes.insert(at, MakeChunkV2(10, 0, std::string("\x01x\x01\x40", 4)));
+  bytes.insert(at, MakeChunkV2(10, 0,
+                               std::string("\x01x\x00\x01\x02"
+                                           "ab\x05",
+                                           8)));
+  bytes.insert(at, MakeChunkV2(10, 0, std::string("\x02zz\x00\x00later", 10)));
+  bytes = Renumbered(bytes);
+  got = ParseRecording(bytes);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->damage.bad_chunks, 2u) << absl::StrJoin(got->damage.messages, "\n");
+  EXPECT_EQ(got->damage.missing_by_type.at("KERNEL"), 2u);
+  ASSERT_TRUE(got->kernel.has_value());
+  EXPECT_EQ(got->kernel->build_id, "zz");  // the last good one wins
+  EXPECT_FALSE(got->kernel->modules_known);
+  EXPECT_TRUE(got->kernel->modules.empty());
+  EXPECT_THAT(absl::StrJoin(got->damage.messages, "\n"), HasSubstr("KERNEL module count"));
+  std::remove(path.c_str());
+}
+
 TEST(RecordingTest, SamplesAreCompact) {
   std::mt19937_64 rng(1);
   std::vector<Sample> samples;

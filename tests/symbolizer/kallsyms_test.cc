@@ -178,5 +178,66 @@ TEST(KernelSymbolsTest, ParsesRealKallsymsWhenReadable) {
   EXPECT_GT(syms->size(), 1000u);
 }
 
+// What a recording marked kallsyms=subset holds: for each recorded IP the
+// line of its symbol and the line after it in address order, as pieces
+// written at several flushes. Concatenated out of order, with repeats, they
+// must name those IPs exactly as the whole text does.
+TEST(KallsymsSubsetTest, PiecesOutOfOrderSymbolizeLikeTheWholeText) {
+  const std::vector<std::string> pieces = {
+      // do_one_initcall (+ its follower startup_64), and _stext for
+      // 0x...0100 as a return address (looked up at 0x...00ff)
+      "ffffffff81000100 t do_one_initcall\nffffffff81000200 T startup_64\n"
+      "ffffffff81000000 T _stext\n",
+      // ext4_fill_super + ext4_mount, then ext4_mount + ext4_data
+      "ffffffffc0a01800 T ext4_mount\t[ext4]\nffffffffc0a02000 d ext4_data\t[ext4]\n"
+      "ffffffffc0a01000 t ext4_fill_super\t[ext4]\n",
+      // 0x...0310 lies in some_data: startup_64 and its follower bound it
+      "ffffffff81000300 D some_data\nffffffff81000200 T startup_64\n",
+      // weak_func (the global alias wins) and rodata_thing after it
+      "ffffffff81000500 r rodata_thing\nffffffff81000400 W weak_func\n",
+  };
+  const std::vector<uint64_t> recorded = {
+      0xffffffff81000150, 0xffffffff81000100, 0xffffffffc0a01004, 0xffffffffc0a01900,
+      0xffffffffc0a01800, 0xffffffff81000310, 0xffffffff81000410, 0xffffffff81000200};
+  absl::StatusOr<KernelSymbols> whole = KernelSymbols::Parse(kKallsyms);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  auto name = [](const SymbolizedAddress& r) {
+    return r.status.ok() && !r.frames.empty() ? r.frames[0].function : std::string("<none>");
+  };
+  for (const std::vector<int>& order : std::vector<std::vector<int>>{
+           {0, 1, 2, 3}, {3, 2, 1, 0}, {2, 0, 3, 1, 2, 0}, {1, 1, 3, 0, 2, 3}}) {
+    std::string text;
+    for (int i : order) text += pieces[i];
+    absl::StatusOr<KernelSymbols> subset = KernelSymbols::Parse(text, KallsymsSnapshot::kSubset);
+    ASSERT_TRUE(subset.ok()) << subset.status();
+    for (uint64_t ip : recorded) {
+      // The leaf is looked up at ip, return addresses at ip - 1.
+      for (uint64_t a : {ip, ip - 1}) {
+        SymbolizedAddress w = whole->Lookup(a);
+        SymbolizedAddress p = subset->Lookup(a);
+        EXPECT_EQ(name(p), name(w)) << std::hex << a;
+        EXPECT_EQ(p.status.ok(), w.status.ok()) << std::hex << a;
+      }
+    }
+    EXPECT_EQ(name(subset->Lookup(0xffffffff81000410)), "weak_func");
+    EXPECT_EQ(name(subset->Lookup(0xffffffffc0a01004)), "ext4_fill_super [ext4]");
+  }
+  // An address the pieces were not made for (in _stext, not stored) is
+  // "not stored", not "no kernel symbol".
+  absl::StatusOr<KernelSymbols> subset = KernelSymbols::Parse(pieces[1], KallsymsSnapshot::kSubset);
+  ASSERT_TRUE(subset.ok());
+  SymbolizedAddress r = subset->Lookup(0xffffffff81000050);
+  EXPECT_TRUE(absl::IsNotFound(r.status));
+  EXPECT_THAT(r.status.message(), HasSubstr("below every stored kallsyms text symbol"));
+  EXPECT_THAT(r.status.message(), HasSubstr("kallsyms=subset"));
+  EXPECT_THAT(whole->Lookup(0xffffffff81000050).frames[0].function, "_stext");
+  r = KernelSymbols::Parse(pieces[2], KallsymsSnapshot::kSubset)->Lookup(0xffffffff81000310);
+  EXPECT_THAT(r.status.message(), HasSubstr("in no stored text symbol"));
+  // The whole text keeps its words.
+  EXPECT_THAT(
+      whole->Lookup(0xffffffff81000310).status.message(),
+      ::testing::AllOf(HasSubstr("in no text symbol"), ::testing::Not(HasSubstr("subset"))));
+}
+
 }  // namespace
 }  // namespace ringprof::symbolizer
