@@ -99,10 +99,11 @@ std::vector<std::string> Lines(const std::string& text) {
 TEST(KallsymsIndexTest, SymbolAtTheBoundariesWithItsFollower) {
   auto h = Make(kText);
   // The first byte of do_one_initcall; ip - 1 is in the _stext alias group,
-  // named _text (the first global text line of that address).
+  // stored whole (the reader chooses among aliases per task ABI).
   EXPECT_THAT(Lines(Take(*h, {0xffffffff81000100})),
               ElementsAre("ffffffff81000100 t do_one_initcall", "ffffffff81000200 T startup_64",
-                          "ffffffff81000000 T _text"));
+                          "ffffffff81000000 T _text", "ffffffff81000000 T _stext",
+                          "ffffffff81000000 t _stext_local"));
   // The last byte of do_one_initcall: nothing new (ip - 1 too).
   EXPECT_EQ(Take(*h, {0xffffffff810001ff}), "");
   // The last byte of startup_64: its follower, the data symbol, bounds it.
@@ -110,10 +111,11 @@ TEST(KallsymsIndexTest, SymbolAtTheBoundariesWithItsFollower) {
   // Inside the data symbol: the text symbol below and its follower, which
   // are stored already.
   EXPECT_EQ(Take(*h, {0xffffffff81000310}), "");
-  // The weak alias group: W weak_func wins over t weak_func_alias.
+  // The weak alias group, both of its text lines.
   EXPECT_THAT(Lines(Take(*h, {0xffffffff81000401})),
-              ElementsAre("ffffffff81000400 W weak_func", "ffffffff81000500 T last_core"));
-  EXPECT_EQ(h->index->symbols(), 10u);  // 13 lines, 3 of them aliases
+              ElementsAre("ffffffff81000400 W weak_func", "ffffffff81000400 t weak_func_alias",
+                          "ffffffff81000500 T last_core"));
+  EXPECT_EQ(h->index->symbols(), 13u);  // every line, aliases included
   EXPECT_THAT(h->warnings, IsEmpty());
 }
 
@@ -166,7 +168,8 @@ TEST(KallsymsIndexTest, BelowAndAboveEverySymbol) {
   auto h = Make(kText);
   EXPECT_EQ(Take(*h, {0xffffffff80000000}), "");
   EXPECT_EQ(Take(*h, {0xffffffff81000000}),
-            "ffffffff81000000 T _text\nffffffff81000100 t do_one_initcall\n");
+            "ffffffff81000000 T _text\nffffffff81000000 T _stext\nffffffff81000000 t "
+            "_stext_local\nffffffff81000100 t do_one_initcall\n");
   // The last symbol of all has no follower: it ends nowhere, for the
   // reader too.
   auto top = Make("ffffffff81000000 T a\nffffffff81000100 T z\n");
