@@ -11,10 +11,12 @@ libc6-dbg's debug files for libc and ld.so where installed) under
 
 all at -F HZ (default 999), except the fork/exec loop, which samples every
 --fork-period ns of CPU time (-c, default 100000: 10 kHz). perf gets -N
-(no build-id cache): perf 6.1's cache update aborts here ("assertion failed
-at util/build-id.c:1010", then "stack smashing detected"), leaving perf.data
-without its header; -N only skips copying binaries into ~/.debug, the file
-still lists build-ids.
+(no build-id cache: it only skips copying binaries into ~/.debug, the
+file still lists build-ids). perf 6.1 can abort at the end of a recording
+("assertion failed at util/build-id.c:1010", "stack smashing detected")
+when samples land in a BPF program that another tool attached system-wide,
+e.g. another session's ringprof --counters; such runs are retried, then
+recorded with -B (see Runner.record; the JSON counts them).
 
 Programs:
   cc1plus  g++ -std=c++20 -O2 -c of a file that includes <bits/stdc++.h>
@@ -87,7 +89,9 @@ with perf's own names (root_share_perf_names).
 
 Also measured: `record -- /bin/true` (start-up: profiler CPU, RSS, file
 size; median of --startup-runs) and system-wide recording (`-a -F 99`,
---system-seconds, with two busy processes).
+--system-seconds, with two busy processes: ringprof --duration SECS, perf
+-- sleep SECS); there "rec s" is the span the recording covers (ringprof:
+the profile's duration; perf: SECS) and "wall s" how long the profiler ran.
 
 Run as root from the repository root after building (bench targets
 bench_real_programs_stacks, rusage_at_exit, bench_dlopen_loop):
@@ -245,7 +249,39 @@ class Runner:
                 r["workload_cpu_s"] = None
         return r
 
-    def record_argv(self, profiler, out, sampling, cmd=None, system=None):
+    def record(self, profiler, out, sampling, cmd=None, system=None):
+        """Records once; returns measured()'s dict plus file_bytes. perf 6.1
+        aborts at the end of `perf record -N` here when samples landed in a
+        BPF program that another tool attached system-wide (seen with
+        ringprof --counters' sched_switch program running in another session:
+        "assertion failed at util/build-id.c:1010", "stack smashing
+        detected"): such a run is retried (up to 3 times), then recorded
+        with -B (no build-ids at all) instead, and the JSON says so."""
+        crashes = []
+        no_buildid = False
+        while True:
+            argv = self.record_argv(profiler, out, sampling, cmd=cmd, system=system,
+                                    no_buildid=no_buildid)
+            r = self.measured(argv)
+            if (r["rc"] != 0 and profiler.startswith("perf")
+                    and "util/build-id.c" in r["stderr"]):
+                crashes.append(r["rc"])
+                print(f"    perf aborted in its build-id code (exit {r['rc']}); "
+                      f"{'retrying' if len(crashes) < 3 else 'retrying with -B'}", flush=True)
+                if len(crashes) >= 3:
+                    if no_buildid:
+                        break
+                    no_buildid = True
+                continue
+            break
+        r["perf_build_id_aborts"] = len(crashes)
+        r["perf_no_buildid"] = no_buildid
+        r["argv"] = argv
+        if r["rc"] == 0:
+            r["file_bytes"] = os.path.getsize(out)
+        return r
+
+    def record_argv(self, profiler, out, sampling, cmd=None, system=None, no_buildid=False):
         """sampling: ("F", hz) or ("c", period). system: seconds for -a."""
         flag = "-F" if sampling[0] == "F" else "-c"
         if profiler.startswith("ringprof"):
@@ -256,7 +292,8 @@ class Runner:
                 return argv + ["-a", "--duration", str(system)]
             return argv + ["--"] + cmd
         cg = ["--call-graph", "dwarf"] if profiler == "perf dwarf" else ["-g"]
-        argv = [self.perf, "record", "-N", "-e", "cpu-clock", flag, str(sampling[1])] + cg + ["-o", out]
+        argv = [self.perf, "record", "-B" if no_buildid else "-N", "-e", "cpu-clock", flag,
+                str(sampling[1])] + cg + ["-o", out]
         if system is not None:
             return argv + ["-a", "--", "sleep", str(system)]
         return argv + ["--"] + cmd
@@ -516,6 +553,11 @@ def print_table(name, desc, sampling, rows, bare_cpu, runs):
               if p.startswith("ringprof") and r.get("table_miss_share") is not None]
     if misses:
         print(f"{'':16} ringprof samples whose user walk ended at a table miss: " + ", ".join(misses))
+    aborts = [f"{p} {r['perf_build_id_aborts']:.0f}" for p, r in rows.items()
+              if r.get("perf_build_id_aborts")]
+    if aborts:
+        print(f"{'':16} perf runs retried after aborting in its build-id code (median per round): "
+              + ", ".join(aborts))
     lost = [f"{p} {r['lost']:.0f}" for p, r in rows.items() if r.get("lost")]
     if lost:
         print(f"{'':16} LOST records (median): " + ", ".join(lost))
@@ -590,10 +632,9 @@ def main():
             for prof in order:
                 out = runner.path(prof.replace(" ", "_").replace("-", "") +
                                   (".rpf" if prof.startswith("ringprof") else ".data"))
-                r = runner.measured(runner.record_argv(prof, out, sampling, cmd=prog["cmd"]))
+                r = runner.record(prof, out, sampling, cmd=prog["cmd"])
                 if r["rc"] != 0:
                     sys.exit(f"{prof} on {name} failed (exit {r['rc']}):\n{r['stderr']}")
-                r["file_bytes"] = os.path.getsize(out)
                 recs[prof] = (out, r)
                 print(f"  round {rnd + 1} {name:8} {prof:15} wall {r['wall_s']:6.2f} s  "
                       f"profiler CPU {fmt(r['self_cpu_s'], '.2f')} s", flush=True)
@@ -644,7 +685,7 @@ def main():
             "self_cpu_s", "self_rss_kib", "workload_cpu_s", "decode_cpu_s", "wall_s", "file_bytes",
             "stat_cpu_s", "self_user_s", "self_sys_s", "split_half_agreement", "root_share_perf_names",
             "leaf_only_share_perf_names", "table_miss_share", "mappings_recorded",
-            "unmapped_user_frames", "lost"]
+            "unmapped_user_frames", "lost", "perf_build_id_aborts"]
     result = {"started": started, "argv": sys.argv, "machine": {
         "cpus": os.cpu_count(), "kernel": platform.release(), "perf": subprocess.run(
             [runner.perf, "--version"], stdout=subprocess.PIPE, text=True).stdout.strip()},
@@ -667,10 +708,9 @@ def main():
         for i in range(args.startup_runs):
             for prof in tools:
                 out = runner.path("startup")
-                r = runner.measured(runner.record_argv(prof, out, ("F", args.hz), cmd=["/bin/true"]))
+                r = runner.record(prof, out, ("F", args.hz), cmd=["/bin/true"])
                 if r["rc"] != 0:
                     sys.exit(f"{prof} on /bin/true failed: {r['stderr']}")
-                r["file_bytes"] = os.path.getsize(out)
                 os.unlink(out)
                 startup[prof].append(r)
         result["startup"] = {}
@@ -686,8 +726,8 @@ def main():
         secs = args.system_seconds
         print(f"\n== system-wide: -a -F 99, {secs:g} s, two busy processes "
               f"(workload_chain_ehframe); medians of {args.system_runs} runs")
-        print(f"{'profiler':16} {'samples':>8} {'prof CPU s':>10} {'RSS MiB':>8} {'file KiB':>9} "
-              f"{'B/sample':>9}")
+        print(f"{'profiler':16} {'samples':>8} {'rec s':>6} {'wall s':>7} {'prof CPU s':>10} "
+              f"{'RSS MiB':>8} {'file KiB':>9} {'B/sample':>9}")
         system = {p: [] for p in tools}
         for i in range(args.system_runs):
             for prof in tools:
@@ -695,28 +735,32 @@ def main():
                 time.sleep(0.2)
                 out = runner.path("system")
                 try:
-                    r = runner.measured(runner.record_argv(prof, out, ("F", 99), system=secs))
+                    r = runner.record(prof, out, ("F", 99), system=secs)
                 finally:
                     for s in spin:
                         s.kill()
                         s.wait()
                 if r["rc"] != 0:
                     sys.exit(f"{prof} -a failed: {r['stderr']}")
-                r["file_bytes"] = os.path.getsize(out)
                 if prof.startswith("ringprof"):
                     _, summary, _ = runner.ringprof_stacks(out)
                     r["samples"] = summary.get("samples")
+                    r["recorded_s"] = summary.get("duration_ns", 0) / 1e9
+                    r["ringprof_summary"] = summary
                 else:
                     r["samples"] = runner.perf_stats(out).get("SAMPLE")
+                    r["recorded_s"] = secs  # perf record -a -- sleep SECS
                 os.unlink(out)
                 system[prof].append(r)
         result["system"] = {}
         for prof in tools:
             m = {k: median([r.get(k) for r in system[prof]])
-                 for k in ("samples", "self_cpu_s", "self_user_s", "self_sys_s", "self_rss_kib", "file_bytes", "stat_cpu_s")}
+                 for k in ("samples", "self_cpu_s", "self_user_s", "self_sys_s", "self_rss_kib",
+                           "file_bytes", "stat_cpu_s", "wall_s", "recorded_s")}
             result["system"][prof] = {"medians": m, "runs": system[prof]}
             bps = m["file_bytes"] / m["samples"] if m["samples"] else None
-            print(f"{prof:16} {fmt(m['samples'], '8.0f')} {fmt(m['self_cpu_s'], '10.3f')} "
+            print(f"{prof:16} {fmt(m['samples'], '8.0f')} {fmt(m['recorded_s'], '6.2f')} "
+                  f"{fmt(m['wall_s'], '7.2f')} {fmt(m['self_cpu_s'], '10.3f')} "
                   f"{fmt(None if m['self_rss_kib'] is None else m['self_rss_kib'] / 1024, '8.1f')} "
                   f"{m['file_bytes'] / 1024:9.0f} {fmt(bps, '9.0f')}")
 

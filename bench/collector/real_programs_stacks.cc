@@ -88,6 +88,7 @@ int Stacks(const std::string& path) {
   const auto& loss = p.loss;
   std::printf("# samples %llu\n", static_cast<unsigned long long>(p.sample_count));
   std::printf("# loss_known %d\n", p.loss_known ? 1 : 0);
+  std::printf("# duration_ns %lld\n", static_cast<long long>(p.duration_nanos));
   auto put = [](const char* k, uint64_t v) {
     std::printf("# %s %llu\n", k, static_cast<unsigned long long>(v));
   };
