@@ -91,7 +91,9 @@ Also measured: `record -- /bin/true` (start-up: profiler CPU, RSS, file
 size; median of --startup-runs) and system-wide recording (`-a -F 99`,
 --system-seconds, with two busy processes: ringprof --duration SECS, perf
 -- sleep SECS); there "rec s" is the span the recording covers (ringprof:
-the profile's duration; perf: SECS) and "wall s" how long the profiler ran.
+the profile's duration; perf: SECS), "wall s" how long the profiler ran and
+"setup s" (ringprof) the time from its launch to the recording's start time
+(CLOCK_MONOTONIC in both).
 
 Run as root from the repository root after building (bench targets
 bench_real_programs_stacks, rusage_at_exit, bench_dlopen_loop):
@@ -169,6 +171,10 @@ print(total)
 '''
 
 
+class PerfScriptAborted(Exception):
+    pass
+
+
 def median(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
@@ -219,6 +225,7 @@ class Runner:
             env["LD_PRELOAD"] = self.preload
             env["RUSAGE_AT_EXIT_OUT"] = ru_path
         with open(err_path, "w") as err:
+            launched_ns = time.monotonic_ns()  # CLOCK_MONOTONIC, as ringprof's start time
             t0 = time.monotonic()
             p = subprocess.Popen(argv, env=env, stdout=stdout, stderr=err, cwd=cwd)
             os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)
@@ -231,7 +238,7 @@ class Runner:
         os.unlink(err_path)
         r = {"wall_s": wall, "total_cpu_s": ru.ru_utime + ru.ru_stime,
              "wait4_maxrss_kib": ru.ru_maxrss, "stat_cpu_s": stat_cpu,
-             "rc": p.returncode, "stderr": stderr[-4000:]}
+             "rc": p.returncode, "stderr": stderr[-4000:], "launched_ns": launched_ns}
         if preload:
             try:
                 with open(ru_path) as f:
@@ -330,6 +337,9 @@ class Runner:
             r = self.measured([self.perf, "script", "-i", data, "-F", "comm,pid,tid,ip,sym,dso",
                                "--no-demangle", "--no-inline"], preload=False, stdout=f)
         if r["rc"] != 0:
+            os.unlink(out)
+            if "util/build-id.c" in r["stderr"]:
+                raise PerfScriptAborted(r["stderr"][-300:])
             raise RuntimeError(f"perf script failed on {data}: {r['stderr']}")
         head_re = re.compile(r"^\s*(.*?)\s+(-?\d+)/(-?\d+)\s*$")
         raw = []  # (comm, pid, [kernel count], [(ip, sym, dso)] user leaf first)
@@ -526,7 +536,10 @@ def make_programs(args, tmp, runner):
 
 
 def fmt(v, spec, none="-"):
-    return none if v is None else format(v, spec)
+    if v is None:
+        width = re.match(r"\d*", spec).group(0)
+        return none.rjust(int(width)) if width else none
+    return format(v, spec)
 
 
 def print_table(name, desc, sampling, rows, bare_cpu, runs):
@@ -644,7 +657,25 @@ def main():
                     samples, summary, dec = runner.ringprof_stacks(out)
                     r["ringprof_summary"] = summary
                 else:
-                    samples, summary, dec = runner.perf_stacks(out)
+                    # perf script aborts in the same build-id code as perf
+                    # record (see Runner.record) when samples landed in
+                    # another tool's BPF program: record that run again.
+                    script_aborts = 0
+                    while True:
+                        try:
+                            samples, summary, dec = runner.perf_stacks(out)
+                            break
+                        except PerfScriptAborted as e:
+                            script_aborts += 1
+                            if script_aborts > 3:
+                                sys.exit(f"perf script keeps aborting on {prof} {name}: {e}")
+                            print(f"    perf script aborted in its build-id code; recording "
+                                  f"{prof} {name} again", flush=True)
+                            r = runner.record(prof, out, sampling, cmd=prog["cmd"])
+                            if r["rc"] != 0:
+                                sys.exit(f"{prof} on {name} failed (exit {r['rc']}):\n{r['stderr']}")
+                            recs[prof] = (out, r)
+                    r["perf_script_aborts"] = script_aborts
                     r["perf_stats"] = runner.perf_stats(out)
                 r["decode_cpu_s"] = dec
                 stacks[prof] = samples
@@ -668,6 +699,8 @@ def main():
                     summ = r["ringprof_summary"]
                     n = summ.get("samples") or 0
                     r["table_miss_share"] = summ.get("raw_stop_table_miss", 0) / n if n else None
+                    if summ.get("start_time_ns"):
+                        r["setup_s"] = (summ["start_time_ns"] - r["launched_ns"]) / 1e9
                     r["mappings_recorded"] = summ.get("mappings_recorded")
                     r["unmapped_user_frames"] = summ.get("unmapped_user_frames")
                     r["lost"] = summ.get("lost_samples", 0) + summ.get("lost_perf_records", 0)
@@ -685,7 +718,7 @@ def main():
             "self_cpu_s", "self_rss_kib", "workload_cpu_s", "decode_cpu_s", "wall_s", "file_bytes",
             "stat_cpu_s", "self_user_s", "self_sys_s", "split_half_agreement", "root_share_perf_names",
             "leaf_only_share_perf_names", "table_miss_share", "mappings_recorded",
-            "unmapped_user_frames", "lost", "perf_build_id_aborts"]
+            "unmapped_user_frames", "lost", "perf_build_id_aborts", "perf_script_aborts", "setup_s"]
     result = {"started": started, "argv": sys.argv, "machine": {
         "cpus": os.cpu_count(), "kernel": platform.release(), "perf": subprocess.run(
             [runner.perf, "--version"], stdout=subprocess.PIPE, text=True).stdout.strip()},
@@ -726,7 +759,7 @@ def main():
         secs = args.system_seconds
         print(f"\n== system-wide: -a -F 99, {secs:g} s, two busy processes "
               f"(workload_chain_ehframe); medians of {args.system_runs} runs")
-        print(f"{'profiler':16} {'samples':>8} {'rec s':>6} {'wall s':>7} {'prof CPU s':>10} "
+        print(f"{'profiler':16} {'samples':>8} {'rec s':>6} {'wall s':>7} {'setup s':>7} {'prof CPU s':>10} "
               f"{'RSS MiB':>8} {'file KiB':>9} {'B/sample':>9}")
         system = {p: [] for p in tools}
         for i in range(args.system_runs):
@@ -747,6 +780,8 @@ def main():
                     r["samples"] = summary.get("samples")
                     r["recorded_s"] = summary.get("duration_ns", 0) / 1e9
                     r["ringprof_summary"] = summary
+                    if summary.get("start_time_ns"):
+                        r["setup_s"] = (summary["start_time_ns"] - r["launched_ns"]) / 1e9
                 else:
                     r["samples"] = runner.perf_stats(out).get("SAMPLE")
                     r["recorded_s"] = secs  # perf record -a -- sleep SECS
@@ -756,11 +791,11 @@ def main():
         for prof in tools:
             m = {k: median([r.get(k) for r in system[prof]])
                  for k in ("samples", "self_cpu_s", "self_user_s", "self_sys_s", "self_rss_kib",
-                           "file_bytes", "stat_cpu_s", "wall_s", "recorded_s")}
+                           "file_bytes", "stat_cpu_s", "wall_s", "recorded_s", "setup_s")}
             result["system"][prof] = {"medians": m, "runs": system[prof]}
             bps = m["file_bytes"] / m["samples"] if m["samples"] else None
             print(f"{prof:16} {fmt(m['samples'], '8.0f')} {fmt(m['recorded_s'], '6.2f')} "
-                  f"{fmt(m['wall_s'], '7.2f')} {fmt(m['self_cpu_s'], '10.3f')} "
+                  f"{fmt(m['wall_s'], '7.2f')} {fmt(m['setup_s'], '7.2f')} {fmt(m['self_cpu_s'], '10.3f')} "
                   f"{fmt(None if m['self_rss_kib'] is None else m['self_rss_kib'] / 1024, '8.1f')} "
                   f"{m['file_bytes'] / 1024:9.0f} {fmt(bps, '9.0f')}")
 

@@ -89,6 +89,7 @@ int Stacks(const std::string& path) {
   std::printf("# samples %llu\n", static_cast<unsigned long long>(p.sample_count));
   std::printf("# loss_known %d\n", p.loss_known ? 1 : 0);
   std::printf("# duration_ns %lld\n", static_cast<long long>(p.duration_nanos));
+  std::printf("# start_time_ns %llu\n", static_cast<unsigned long long>(rec->start_time_ns));
   auto put = [](const char* k, uint64_t v) {
     std::printf("# %s %llu\n", k, static_cast<unsigned long long>(v));
   };
@@ -120,6 +121,20 @@ int Stacks(const std::string& path) {
   }
   // Samples the report's "unwound by" / "ended at" lines leave out (no
   // method bit), and how many of them still say "table miss".
+  uint64_t first = UINT64_MAX, last = 0;
+  for (const auto& s : rec->samples) {
+    first = std::min(first, s.time_ns);
+    last = std::max(last, s.time_ns);
+  }
+  if (!rec->samples.empty()) {
+    // Relative to the recording's start time (META), in ms.
+    std::printf("# first_sample_ms %lld\n",
+                static_cast<long long>((static_cast<int64_t>(first) -
+                                        static_cast<int64_t>(rec->start_time_ns)) / 1000000));
+    std::printf("# last_sample_ms %lld\n",
+                static_cast<long long>((static_cast<int64_t>(last) -
+                                        static_cast<int64_t>(rec->start_time_ns)) / 1000000));
+  }
   put("samples_without_method", no_method);
   put("table_miss_without_method", stop_miss_no_method);
   // Why each raw sample's user walk ended, from its flags (all samples).
