@@ -67,12 +67,22 @@ struct ProfileSample {
   std::vector<ProfileLabel> labels;
 };
 
-// How the selected samples' user stacks were unwound (sample flags).
+// How the selected samples' user stacks were unwound and why they ended
+// (sample flags). Every sample is counted once in by_stop (or in
+// no_user_stack), so those add up to the sample count in every mode.
 struct UnwindSummary {
-  enum Method { kSframe, kEhFrame, kFp, kDwarf, kMixed, kNumMethods };
-  uint64_t by_method[kNumMethods] = {};  // samples whose frames came from one method, or several
-  uint64_t by_stop[6] = {};              // indexed by UnwindStop
-  uint64_t recorded = 0;                 // samples with any kSampleUnwound* bit
+  // kNone: a user stack of only its leaf, nothing unwound (the walk failed
+  // at the first frame).
+  enum Method { kSframe, kEhFrame, kFp, kDwarf, kMixed, kNone, kNumMethods };
+  uint64_t by_method[kNumMethods] = {};  // samples with a user stack, by method
+  // Samples with a user stack, by UnwindStop; index 0 (kUnknown) counts
+  // walks that did not say why they stopped (the kernel's frame-pointer
+  // walk of --call-graph fp, older files).
+  uint64_t by_stop[6] = {};
+  uint64_t no_user_stack = 0;    // kernel threads, idle, unreadable user stacks
+  uint64_t with_user_stack = 0;  // samples with at least one user frame
+  uint64_t leaf_only = 0;        // ... of them with exactly one
+  uint64_t recorded = 0;         // samples with any kSampleUnwound* bit or a stop reason
 };
 
 struct Profile {

@@ -429,20 +429,26 @@ class ProfileBuilder {
     pm.has_inline_frames = it->second.functions && sym_.options().inlines;
   }
 
-  void CountUnwind(uint32_t flags) {
+  void CountUnwind(const Sample& s) {
     using U = formats::UnwindSummary;
-    const uint32_t methods = flags & formats::kSampleUnwoundMask;
-    if (methods == 0) return;
     U& u = profile_.unwind;
-    ++u.recorded;
+    if (s.user_frames.empty()) {
+      ++u.no_user_stack;
+      return;
+    }
+    ++u.with_user_stack;
+    if (s.user_frames.size() == 1) ++u.leaf_only;
+    const uint32_t methods = s.flags & formats::kSampleUnwoundMask;
+    const auto stop = static_cast<size_t>(formats::SampleStop(s.flags));
+    if (methods != 0 || stop != 0) ++u.recorded;
     U::Method m = U::kMixed;
+    if (methods == 0) m = U::kNone;
     if (methods == formats::kSampleUnwoundSframe) m = U::kSframe;
     if (methods == formats::kSampleUnwoundEhFrame) m = U::kEhFrame;
     if (methods == formats::kSampleUnwoundFp) m = U::kFp;
     if (methods == formats::kSampleUnwoundDwarf) m = U::kDwarf;
     ++u.by_method[m];
-    const auto stop = static_cast<size_t>(formats::SampleStop(flags));
-    if (stop < std::size(u.by_stop)) ++u.by_stop[stop];
+    ++u.by_stop[stop < std::size(u.by_stop) ? stop : 0];
   }
 
   void EmitSamples() {
@@ -451,7 +457,7 @@ class ProfileBuilder {
     absl::flat_hash_map<std::string, size_t> index;  // aggregation key -> sample
     std::string key;
     for (const auto& [s, comm] : selected_) {
-      CountUnwind(s->flags);
+      CountUnwind(*s);
       formats::ProfileSample out;
       out.location_ids.reserve(s->kernel_ips.size() + s->user_frames.size());
       const symbolizer::TaskAbi abi = s->kernel_ips.empty() ? symbolizer::TaskAbi::k64 : AbiOf(*s);
@@ -559,13 +565,14 @@ class ProfileBuilder {
           " user-stack-failed=", l.user_stack_failed, " unmapped-frames=", l.unmapped_user_frames,
           " unsymbolized-frames=", profile_.unsymbolized_frames));
     }
-    if (const formats::UnwindSummary& u = profile_.unwind; u.recorded > 0) {
+    if (const formats::UnwindSummary& u = profile_.unwind; u.with_user_stack > 0) {
       c.push_back(absl::StrCat(
-          "user stacks unwound by: sframe=", u.by_method[u.kSframe],
-          " eh_frame=", u.by_method[u.kEhFrame], " fp=", u.by_method[u.kFp],
-          " dwarf=", u.by_method[u.kDwarf], " mixed=", u.by_method[u.kMixed],
+          "user stacks unwound by: sframe=", u.by_method[u.kSframe], " eh_frame=",
+          u.by_method[u.kEhFrame], " fp=", u.by_method[u.kFp], " dwarf=", u.by_method[u.kDwarf],
+          " mixed=", u.by_method[u.kMixed], " leaf-only=", u.by_method[u.kNone],
           "; ended at: end=", u.by_stop[1], " table-miss=", u.by_stop[2],
           " read-fault=", u.by_stop[3], " depth-limit=", u.by_stop[4], " bad-frame=", u.by_stop[5],
+          " not-recorded=", u.by_stop[0], " no-user-stack=", u.no_user_stack,
           "; unwind tables: loaded=", l.unwind_tables_loaded, " evicted=", l.unwind_tables_evicted,
           " without-table=", l.unwind_binaries_without_table));
     }

@@ -96,22 +96,34 @@ std::string Share(uint64_t n, uint64_t total) {
 template <typename LineFn>
 void AppendUnwindSummary(const formats::Profile& p, LineFn& line) {
   const formats::UnwindSummary& u = p.unwind;
-  if (u.recorded > 0) {
-    static constexpr const char* kMethods[] = {"sframe", "eh_frame", "fp", "dwarf", "mixed"};
+  if (u.with_user_stack > 0) {
+    static constexpr const char* kMethods[] = {"sframe", "eh_frame", "fp",
+                                               "dwarf",  "mixed",    "leaf only"};
     std::vector<std::string> parts;
     for (size_t i = 0; i < std::size(kMethods); ++i) {
       if (u.by_method[i] > 0)
-        parts.push_back(absl::StrCat(kMethods[i], " ", Share(u.by_method[i], u.recorded)));
+        parts.push_back(absl::StrCat(kMethods[i], " ", Share(u.by_method[i], u.with_user_stack)));
     }
     line("User stacks unwound by",
-         absl::StrCat(absl::StrJoin(parts, ", "), " (", u.recorded, " samples)"));
-    static constexpr const char* kStops[] = {"",           "end",         "table miss",
-                                             "read fault", "depth limit", "bad frame"};
-    std::vector<std::string> stops;
-    for (size_t i = 1; i < std::size(kStops); ++i) {
-      if (u.by_stop[i] > 0) stops.push_back(absl::StrCat(kStops[i], " ", u.by_stop[i]));
-    }
-    if (!stops.empty()) line("User stacks ended at", absl::StrJoin(stops, ", "));
+         absl::StrCat(absl::StrJoin(parts, ", "), " (", u.with_user_stack, " samples)"));
+  }
+  // Every sample in one bucket: they add up to the sample count.
+  static constexpr const char* kStops[] = {"not recorded", "end",         "table miss",
+                                           "read fault",   "depth limit", "bad frame"};
+  std::vector<std::string> stops;
+  for (size_t i : {1, 2, 3, 4, 5, 0}) {
+    if (u.by_stop[i] > 0) stops.push_back(absl::StrCat(kStops[i], " ", u.by_stop[i]));
+  }
+  if (u.no_user_stack > 0) stops.push_back(absl::StrCat("no user stack ", u.no_user_stack));
+  if (!stops.empty()) line("User stacks ended at", absl::StrJoin(stops, ", "));
+  if (u.with_user_stack > 0) {
+    const uint64_t known = u.with_user_stack - u.by_stop[0];
+    line("Whole user stacks",
+         known == 0 ? std::string("unknown (the kernel's frame-pointer walk does not say where it "
+                                  "stopped)")
+                    : absl::StrCat(Share(u.by_stop[1], known), " (", u.by_stop[1], " of ", known,
+                                   " walks reached the outermost frame); ", u.leaf_only,
+                                   " stacks are the leaf alone"));
   }
   const formats::LossStats& l = p.loss;
   if (l.unwind_tables_loaded > 0 || l.unwind_binaries_without_table > 0) {
