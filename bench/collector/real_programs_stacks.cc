@@ -128,12 +128,14 @@ int Stacks(const std::string& path) {
   }
   if (!rec->samples.empty()) {
     // Relative to the recording's start time (META), in ms.
-    std::printf("# first_sample_ms %lld\n",
-                static_cast<long long>((static_cast<int64_t>(first) -
-                                        static_cast<int64_t>(rec->start_time_ns)) / 1000000));
-    std::printf("# last_sample_ms %lld\n",
-                static_cast<long long>((static_cast<int64_t>(last) -
-                                        static_cast<int64_t>(rec->start_time_ns)) / 1000000));
+    std::printf(
+        "# first_sample_ms %lld\n",
+        static_cast<long long>(
+            (static_cast<int64_t>(first) - static_cast<int64_t>(rec->start_time_ns)) / 1000000));
+    std::printf(
+        "# last_sample_ms %lld\n",
+        static_cast<long long>(
+            (static_cast<int64_t>(last) - static_cast<int64_t>(rec->start_time_ns)) / 1000000));
   }
   put("samples_without_method", no_method);
   put("table_miss_without_method", stop_miss_no_method);
@@ -146,8 +148,7 @@ int Stacks(const std::string& path) {
     std::printf("# unwound_by_%s %llu\n", methods[i],
                 static_cast<unsigned long long>(p.unwind.by_method[i]));
   for (int i = 0; i < 6; ++i)
-    std::printf("# unwind_stop_%d %llu\n", i,
-                static_cast<unsigned long long>(p.unwind.by_stop[i]));
+    std::printf("# unwind_stop_%d %llu\n", i, static_cast<unsigned long long>(p.unwind.by_stop[i]));
   std::printf("# damaged %d\n", p.damage.empty() ? 0 : 1);
 
   for (const auto& s : p.samples) {
@@ -233,8 +234,8 @@ int Timeline(const std::string& path) {
       leaf = m == maps.end() ? std::string("[unknown] ") + raw : m->second->path;
     }
     std::printf("T\t%.3f\t%u\t%u\t%u\t%zu\t%zu\t%s\n", (s.time_ns - start) / 1e6, s.pid, s.tid,
-                static_cast<unsigned>(ringprof::formats::SampleStop(s.flags)),
-                s.user_frames.size(), s.kernel_ips.size(), leaf.c_str());
+                static_cast<unsigned>(ringprof::formats::SampleStop(s.flags)), s.user_frames.size(),
+                s.kernel_ips.size(), leaf.c_str());
   }
   return 0;
 }

@@ -54,10 +54,10 @@ __attribute__((destructor)) static void rusage_at_exit_fini(void) {
     fclose(status);
   }
   char buf[160];
-  int n = snprintf(buf, sizeof(buf), "%lld %lld %ld %ld\n",
-                   (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
-                   (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec, hwm,
-                   ru.ru_maxrss);
+  int n =
+      snprintf(buf, sizeof(buf), "%lld %lld %ld %ld\n",
+               (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
+               (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec, hwm, ru.ru_maxrss);
   int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return;
   ssize_t w = write(fd, buf, (size_t)n);
