@@ -103,9 +103,10 @@ TEST_F(RecordTest, KallsymsSubsetNamesKernelFramesLikeTheWholeSnapshot) {
   SKIP_UNLESS_RECORDING_WORKS();
   const std::string live = LiveKallsyms();
   if (live.empty()) GTEST_SKIP() << "/proc/kallsyms addresses are hidden here";
-  // Page faults: most samples are deep in the kernel's fault path.
+  // Page faults: most samples are deep in the kernel's fault path. 400
+  // periods of 1 ms CPU: about 400 samples, whatever the machine's speed.
   std::string path =
-      RecordCommand({"-F", "999", "--", kWorkloads + "/workload_faults", "4", "20", "1000"});
+      RecordCommand({"-F", "999", "--", kWorkloads + "/workload_faults", "20", "20", "1000"});
   absl::StatusOr<formats::Recording> rec = formats::ReadRecording(path);
   ASSERT_TRUE(rec.ok()) << rec.status();
   EXPECT_TRUE(rec->damage.empty());
@@ -115,7 +116,9 @@ TEST_F(RecordTest, KallsymsSubsetNamesKernelFramesLikeTheWholeSnapshot) {
   ASSERT_GT(kernel_ips, 100u) << "the workload should fault in the kernel";
   // Two lines per symbol at most, of 100k+ symbols.
   EXPECT_LT(rec->kallsyms.size(), live.size() / 20);
-  ExpectNamedLikeTheWholeSnapshot(*rec, live, 100);
+  // How many distinct kernel addresses a fault path has depends on the
+  // kernel; a few dozen is what every kernel here shows.
+  ExpectNamedLikeTheWholeSnapshot(*rec, live, 30);
   ExpectKernelInfo(*rec);
   // pprof's kernel mapping carries the build-id.
   formats::Profile p = Load(path);
@@ -162,7 +165,7 @@ TEST_F(RecordTest, KilledRecorderKeepsKallsymsOfFlushedSamples) {
   ASSERT_TRUE(rec.ok()) << rec.status();
   EXPECT_TRUE(rec->damage.missing_end);
   ASSERT_GT(rec->samples.size(), 100u);
-  ExpectNamedLikeTheWholeSnapshot(*rec, live, 50);
+  ExpectNamedLikeTheWholeSnapshot(*rec, live, 30);
 }
 
 }  // namespace
