@@ -41,6 +41,7 @@
 #include "collector/unwind_tables.h"
 #include "collector/vdso.h"
 #include "unwind/dwarf_unwinder.h"
+#include "unwind/elf_image.h"
 
 namespace ringprof::collector {
 namespace {
@@ -179,6 +180,13 @@ class Session {
   }
   // Unwinds the --call-graph dwarf samples queued by DrainSideband.
   void ResolveDwarfPending();
+  // Whether return address `pc` of `pid` lies in its ELF's entry code.
+  bool AtEntryPoint(uint32_t pid, uint64_t time_ns, uint64_t pc);
+  struct EntryPoint {
+    std::vector<unwind::LoadSegment> segments;
+    uint64_t entry = 0;  // 0: unknown
+  };
+  absl::node_hash_map<std::string, EntryPoint> entry_points_;  // by path
   // Appends a user stack's frames (leaf first) as (mapping, offset) pairs.
   void AppendUserFrames(uint32_t pid, uint64_t time_ns, absl::Span<const uint64_t> pcs,
                         formats::Sample* out);
@@ -222,6 +230,7 @@ class Session {
   std::vector<formats::Sample> ready_;
   std::vector<pid_t> pids_;  // -p, as process ids
   formats::LossStats loss_;
+  uint64_t perf_ring_lost_samples_ = 0;              // dwarf mode: LOST records of the perf rings
   std::optional<formats::LossStats> stats_written_;  // the last STATS chunk written
   uint64_t last_flush_ns_ = 0;
   uint64_t samples_written_ = 0;
@@ -441,7 +450,7 @@ void Session::DrainSideband() {
         case SidebandRecord::Kind::kLost:
           // In dwarf mode the samples share the perf ring: most lost
           // records are samples.
-          (dwarf() ? loss_.lost_samples : loss_.lost_perf_records) += r->lost;
+          (dwarf() ? perf_ring_lost_samples_ : loss_.lost_perf_records) += r->lost;
           break;
         case SidebandRecord::Kind::kThrottle:
           ++loss_.throttle_events;
@@ -498,6 +507,24 @@ void Session::AppendUserFrames(uint32_t pid, uint64_t time_ns, absl::Span<const 
   }
 }
 
+bool Session::AtEntryPoint(uint32_t pid, uint64_t time_ns, uint64_t pc) {
+  const formats::Mapping* m = tracker_.FindMapping(pid, time_ns, pc);
+  if (m == nullptr || m->path.empty() || m->path[0] != '/') return false;
+  auto [it, inserted] = entry_points_.try_emplace(m->path);
+  if (inserted) {
+    absl::StatusOr<std::vector<unwind::LoadSegment>> segs = unwind::ReadLoadSegments(m->path);
+    absl::StatusOr<uint64_t> entry = unwind::ReadEntryPoint(m->path);
+    if (segs.ok() && entry.ok()) it->second = {std::move(*segs), *entry};
+  }
+  const EntryPoint& e = it->second;
+  if (e.entry == 0) return false;
+  // A return address just past the entry's first calls (ld.so: +8,
+  // glibc's crt1: about +0x25).
+  std::optional<uint64_t> vaddr =
+      unwind::FileOffsetToVaddr(e.segments, pc - 1 - m->start + m->pgoff);
+  return vaddr && *vaddr >= e.entry && *vaddr - e.entry < unwind::kEntryCodeBytes;
+}
+
 void Session::ResolveDwarfPending() {
   if (dwarf_pending_.empty()) return;
   if (!dwarf_unwinder_) dwarf_unwinder_ = std::make_unique<unwind::DwarfUnwinder>();
@@ -544,7 +571,10 @@ void Session::ResolveDwarfPending() {
           case unwind::DwarfStop::kEnd:
             break;
           case unwind::DwarfStop::kNoInfo:
-            stop = UnwindStop::kMiss;
+            // ld.so's _start has no unwind information: a walk that
+            // returned into a program's entry code has reached its end.
+            stop = AtEntryPoint(ps->pid, ps->time_ns, stack->pcs.back()) ? UnwindStop::kEnd
+                                                                         : UnwindStop::kMiss;
             break;
           case unwind::DwarfStop::kReadFault:
             stop = UnwindStop::kReadFault;
@@ -634,7 +664,9 @@ void Session::ResolvePending() {
 
 absl::StatusOr<BpfSamplerStats> Session::RefreshLoss() {
   absl::StatusOr<BpfSamplerStats> st = sampler_->ReadStats();
-  if (st.ok()) loss_.lost_samples = st->lost;
+  // Samples lost in the kernel: the BPF ring's, and in dwarf mode the perf
+  // rings' (its samples go there).
+  loss_.lost_samples = (st.ok() ? st->lost : 0) + perf_ring_lost_samples_;
   if (unwind_) {
     const UnwindTableStats& u = unwind_->stats();
     loss_.unwind_tables_loaded = u.tables_loaded;

@@ -272,6 +272,9 @@ UnwindTables::Binary& UnwindTables::Acquire(const formats::Mapping& m, const std
   absl::StatusOr<unwind::UnwindTable> table = BuildTable(m.path);
   if (after_build_) after_build_();
   if (!table.ok()) return fail(table.status());
+  if (absl::StatusOr<uint64_t> entry = unwind::ReadEntryPoint(m.path); entry.ok() && *entry != 0) {
+    unwind::MarkEntryPoint(*table, *entry);
+  }
   absl::StatusOr<EncodedTable> encoded = EncodeTable(*table);
   stats_.build_seconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -72,6 +72,23 @@ absl::StatusOr<std::vector<LoadSegment>> ReadLoadSegments(const std::string& pat
   return out;
 }
 
+absl::StatusOr<uint64_t> ReadEntryPoint(const std::string& path) {
+  ASSIGN_OR_RETURN(OpenedElf opened, OpenElf(path));
+  GElf_Ehdr ehdr;
+  if (gelf_getehdr(opened.elf.get(), &ehdr) == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": no ELF header"));
+  }
+  return ehdr.e_entry;
+}
+
+std::optional<uint64_t> FileOffsetToVaddr(const std::vector<LoadSegment>& segments,
+                                          uint64_t offset) {
+  for (const LoadSegment& s : segments) {
+    if (offset >= s.offset && offset - s.offset < s.filesz) return s.vaddr + (offset - s.offset);
+  }
+  return std::nullopt;
+}
+
 absl::StatusOr<std::string> ReadGnuBuildId(const std::string& path) {
   ASSIGN_OR_RETURN(OpenedElf opened, OpenElf(path));
   Elf* elf = opened.elf.get();

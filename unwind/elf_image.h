@@ -5,6 +5,7 @@
 #define RINGPROF_UNWIND_ELF_IMAGE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,17 @@ struct LoadSegment {
 // The PT_LOAD headers of an ELF file; InvalidArgument when it is not ELF or
 // has none.
 absl::StatusOr<std::vector<LoadSegment>> ReadLoadSegments(const std::string& path);
+
+// e_entry: the ELF virtual address where a program (or the dynamic loader)
+// starts. A stack walk that reaches it has reached the outermost frame,
+// whether or not the code there has unwind information (ld.so's _start has
+// none).
+absl::StatusOr<uint64_t> ReadEntryPoint(const std::string& path);
+
+// The ELF virtual address of file offset `offset`, through the PT_LOAD
+// segment that holds it; nullopt when none does.
+std::optional<uint64_t> FileOffsetToVaddr(const std::vector<LoadSegment>& segments,
+                                          uint64_t offset);
 
 }  // namespace ringprof::unwind
 

@@ -54,6 +54,16 @@ struct UnwindTable {
   const UnwindRow* Find(uint64_t pc) const;
 };
 
+// Marks the ELF entry point `entry` as the outermost frame when the table
+// has no rule there: [entry, entry + length) becomes kUndefined, and the
+// gap after it stays kNoInfo. A walk that returns into the entry code
+// (ld.so's _start calls _dl_start and has no unwind information) has then
+// reached the end of the stack, which is what it is, instead of meeting "no
+// information". A table that describes the entry (glibc's crt1 _start says
+// its return address is undefined) is left as it is.
+inline constexpr uint64_t kEntryCodeBytes = 64;
+void MarkEntryPoint(UnwindTable& table, uint64_t entry, uint64_t length = kEntryCodeBytes);
+
 }  // namespace ringprof::unwind
 
 #endif  // RINGPROF_UNWIND_UNWIND_TABLE_H_

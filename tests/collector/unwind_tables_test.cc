@@ -90,6 +90,10 @@ EncodedTable Expected(const std::string& path, bool sframe) {
     t = unwind::BuildTableFromEhFrame(path);
   }
   EXPECT_TRUE(t.ok()) << t.status();
+  // The collector marks the ELF entry code as the outermost frame.
+  absl::StatusOr<uint64_t> entry = unwind::ReadEntryPoint(path);
+  EXPECT_TRUE(entry.ok()) << entry.status();
+  if (entry.ok()) unwind::MarkEntryPoint(*t, *entry);
   absl::StatusOr<EncodedTable> e = EncodeTable(*t);
   EXPECT_TRUE(e.ok()) << e.status();
   return *e;
