@@ -74,6 +74,14 @@ absl::Status BpfError(int err, const std::string& what) {
         "'setcap cap_bpf,cap_perfmon+ep build/ringprof')"));
   }
   std::string log = LibbpfLog();
+  // For developers: the whole log (the verifier's trace of the refused
+  // program) into the file that RINGPROF_BPF_LOG names.
+  if (const char* path = getenv("RINGPROF_BPF_LOG"); path != nullptr && *path != '\0') {
+    if (FILE* f = fopen(path, "we"); f != nullptr) {
+      fwrite(log.data(), 1, log.size(), f);
+      fclose(f);
+    }
+  }
   if (std::string reason = VerifierReason(log); !reason.empty()) {
     return ErrnoStatus(err, absl::StrCat(what, ": the kernel's verifier refused it: ", reason));
   }
@@ -224,6 +232,8 @@ absl::StatusOr<BpfSamplerStats> BpfSampler::ReadStats() const {
     total.unwind_table_frames += s.unwind_table_frames;
     total.unwind_fp_frames += s.unwind_fp_frames;
     total.row_cache_hits += s.row_cache_hits;
+    total.deferred += s.deferred;
+    total.deferred_lost += s.deferred_lost;
   }
   return total;
 }

@@ -52,6 +52,8 @@ struct BpfSamplerStats {
   uint64_t unwind_table_frames = 0;
   uint64_t unwind_fp_frames = 0;
   uint64_t row_cache_hits = 0;
+  uint64_t deferred = 0;       // walks deferred to user space with a stack copy
+  uint64_t deferred_lost = 0;  // ... whose copy did not fit in the ring
 };
 
 class BpfSampler : public UnwindMapWriter {

@@ -200,6 +200,15 @@ formats::UserFrame ProcessMapTracker::Resolve(uint32_t pid, uint64_t time_ns, ui
   return {m->id, addr - m->start + m->pgoff};
 }
 
+formats::UserFrame ProcessMapTracker::ResolveBeforeExec(uint32_t pid, uint64_t time_ns,
+                                                        uint64_t addr) const {
+  auto it = pids_.find(pid);
+  if (it == pids_.end()) return {0, addr};
+  const Generation* gen = GenerationAt(it->second, time_ns);
+  if (gen == nullptr || gen->parent != 0 || gen->time_ns == 0) return {0, addr};
+  return Resolve(pid, gen->time_ns - 1, addr);
+}
+
 std::vector<formats::Mapping> ProcessMapTracker::TakeNewMappings() {
   std::vector<formats::Mapping> out(mappings_.begin() + static_cast<ptrdiff_t>(mappings_written_),
                                     mappings_.end());

@@ -47,6 +47,13 @@ class ProcessMapTracker {
   // Resolves a user address of `pid` at `time_ns`. mapping_id 0 when no
   // mapping covers it; the raw address is then kept.
   formats::UserFrame Resolve(uint32_t pid, uint64_t time_ns, uint64_t addr) const;
+  // Resolves `addr` in the address space `pid` had just before the exec
+  // that began its generation at time_ns; mapping_id 0 when that
+  // generation did not begin with an exec, or nothing covered addr. A
+  // sample taken during execve, after the kernel switched to the new
+  // address space but before the task returned to user mode, still has
+  // the old image's user registers: its IP is the old image's execve.
+  formats::UserFrame ResolveBeforeExec(uint32_t pid, uint64_t time_ns, uint64_t addr) const;
   // The mapping Resolve would use, or nullptr.
   const formats::Mapping* FindMapping(uint32_t pid, uint64_t time_ns, uint64_t addr) const {
     return Find(pid, time_ns, addr, 0);

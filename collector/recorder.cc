@@ -180,6 +180,30 @@ class Session {
   }
   // Unwinds the --call-graph dwarf samples queued by DrainSideband.
   void ResolveDwarfPending();
+  // libunwind's walk of `pid`'s stack copy (from stack_addr) from `regs`,
+  // through the .eh_frame of the files mapped at time_ns.
+  absl::StatusOr<unwind::DwarfStack> DwarfWalk(uint32_t pid, uint64_t time_ns,
+                                               const unwind::UserRegs& regs,
+                                               absl::Span<const uint8_t> stack,
+                                               uint64_t stack_addr);
+  // Why a DwarfWalk stopped, in the recording's terms.
+  formats::UnwindStop DwarfStopOf(const unwind::DwarfStack& stack, uint32_t pid, uint64_t time_ns);
+  // A table walk the BPF program deferred (RP_STOP_DEFERRED): finishes it
+  // from the stack copy that came before it from the same CPU, into
+  // *pcs (the BPF frames so far) and *flags.
+  void FinishDeferredWalk(const RingSample& s, std::vector<uint64_t>* pcs, uint32_t* flags);
+  // The latest stack copy from each CPU, kept until its sample comes (it
+  // may come in the next drain).
+  struct StackCopy {
+    uint64_t time_ns = 0;
+    uint32_t tid = 0;
+    uint64_t pc = 0, sp = 0, fp = 0;
+    uint32_t frame = 0;
+    bool regs_valid = false;
+    std::array<uint64_t, RP_USER_STACK_REGS> regs{};
+    std::vector<uint8_t> bytes;
+  };
+  absl::flat_hash_map<uint32_t, StackCopy> stack_copies_;  // by cpu
   // Whether return address `pc` of `pid` lies in its ELF's entry code.
   bool AtEntryPoint(uint32_t pid, uint64_t time_ns, uint64_t pc);
   struct EntryPoint {
@@ -495,6 +519,21 @@ void Session::AppendUserFrames(uint32_t pid, uint64_t time_ns, absl::Span<const 
   out->user_frames.reserve(pcs.size());
   for (size_t i = 0; i < pcs.size(); ++i) {
     formats::UserFrame f = tracker_.Resolve(pid, time_ns, pcs[i]);
+    if (f.mapping_id == 0 && i == 0 && (out->flags & formats::kSampleInKernel)) {
+      // In execve, past the switch to the new address space: the user
+      // registers are still the old image's. Its stack is gone, so the
+      // leaf (the old image's execve) is all there is.
+      if (formats::UserFrame old = tracker_.ResolveBeforeExec(pid, time_ns, pcs[0]);
+          old.mapping_id != 0) {
+        out->user_frames.push_back(old);
+        if (formats::SampleStop(out->flags) == formats::UnwindStop::kEnd) {
+          out->flags =
+              (out->flags & ~formats::kSampleStopMask) |
+              (static_cast<uint32_t>(formats::UnwindStop::kMiss) << formats::kSampleStopShift);
+        }
+        return;
+      }
+    }
     if (f.mapping_id == 0) {
       ++loss_.unmapped_user_frames;
       // A return address in no executable mapping means the walk left the
@@ -525,9 +564,96 @@ bool Session::AtEntryPoint(uint32_t pid, uint64_t time_ns, uint64_t pc) {
   return vaddr && *vaddr >= e.entry && *vaddr - e.entry < unwind::kEntryCodeBytes;
 }
 
+absl::StatusOr<unwind::DwarfStack> Session::DwarfWalk(uint32_t pid, uint64_t time_ns,
+                                                      const unwind::UserRegs& regs,
+                                                      absl::Span<const uint8_t> stack,
+                                                      uint64_t stack_addr) {
+  if (!dwarf_unwinder_) dwarf_unwinder_ = std::make_unique<unwind::DwarfUnwinder>();
+  auto lookup = [&](uint64_t addr) -> const unwind::FileMapping* {
+    const formats::Mapping* m = tracker_.FindMapping(pid, time_ns, addr);
+    if (m == nullptr) return nullptr;
+    std::string path = m->path;
+    if (path == "[vdso]" && vdso_) path = vdso_->path();
+    if (path.empty() || path[0] != '/') return nullptr;
+    auto [it, inserted] = dwarf_files_.try_emplace(m->id);
+    if (inserted) it->second = unwind::FileMapping{path, m->start, m->end, m->pgoff};
+    return &it->second;
+  };
+  return dwarf_unwinder_->Unwind(regs, stack, stack_addr, lookup, RP_MAX_STACK_DEPTH);
+}
+
+formats::UnwindStop Session::DwarfStopOf(const unwind::DwarfStack& stack, uint32_t pid,
+                                         uint64_t time_ns) {
+  using formats::UnwindStop;
+  switch (stack.stop) {
+    case unwind::DwarfStop::kEnd:
+      return UnwindStop::kEnd;
+    case unwind::DwarfStop::kNoInfo:
+      // ld.so's _start has no unwind information: a walk that returned
+      // into a program's entry code has reached its end.
+      return !stack.pcs.empty() && AtEntryPoint(pid, time_ns, stack.pcs.back()) ? UnwindStop::kEnd
+                                                                                : UnwindStop::kMiss;
+    case unwind::DwarfStop::kReadFault:
+      return UnwindStop::kReadFault;
+    case unwind::DwarfStop::kDepth:
+      return UnwindStop::kDepth;
+    case unwind::DwarfStop::kError:
+      return UnwindStop::kBadFrame;
+  }
+  return UnwindStop::kMiss;
+}
+
+void Session::FinishDeferredWalk(const RingSample& s, std::vector<uint64_t>* pcs, uint32_t* flags) {
+  using formats::UnwindStop;
+  auto set_stop = [&](UnwindStop stop) {
+    *flags = (*flags & ~formats::kSampleStopMask) |
+             (static_cast<uint32_t>(stop) << formats::kSampleStopShift);
+  };
+  auto it = stack_copies_.find(s.cpu);
+  if (it == stack_copies_.end() || it->second.time_ns != s.time_ns || it->second.tid != s.tid ||
+      pcs->empty() || it->second.frame != pcs->size() - 1) {
+    // The copy did not fit in the ring: the walk ends where BPF left it.
+    ++loss_.deferred_copies_lost;
+    set_stop(UnwindStop::kCopyLost);
+    return;
+  }
+  StackCopy copy = std::move(it->second);
+  stack_copies_.erase(it);
+  ++loss_.deferred_walks;
+  unwind::UserRegs regs;
+  if (copy.frame == 0 && copy.regs_valid) {
+    static_assert(RP_USER_STACK_REGS <= PERF_REG_X86_64_MAX);
+    std::copy(copy.regs.begin(), copy.regs.end(), regs.regs);
+    regs.mask = unwind::kDwarfRegsMask;
+  }
+  // A caller frame's PC is a return address: its rule is the call's, at
+  // pc - 1 (the call may be a function's last instruction).
+  regs.regs[PERF_REG_X86_IP] = copy.frame == 0 ? copy.pc : copy.pc - 1;
+  regs.regs[PERF_REG_X86_SP] = copy.sp;
+  regs.regs[PERF_REG_X86_BP] = copy.fp;
+  regs.mask |= (uint64_t{1} << PERF_REG_X86_IP) | (uint64_t{1} << PERF_REG_X86_SP) |
+               (uint64_t{1} << PERF_REG_X86_BP);
+  absl::StatusOr<unwind::DwarfStack> stack = DwarfWalk(s.pid, s.time_ns, regs, copy.bytes, copy.sp);
+  if (!stack.ok()) {
+    set_stop(UnwindStop::kMiss);
+    return;
+  }
+  // Its first PC is the frame the sample already has.
+  for (size_t i = 1; i < stack->pcs.size() && pcs->size() < RP_MAX_STACK_DEPTH; ++i) {
+    pcs->push_back(stack->pcs[i]);
+  }
+  UnwindStop stop = DwarfStopOf(*stack, s.pid, s.time_ns);
+  if (pcs->size() >= RP_MAX_STACK_DEPTH && stop != UnwindStop::kEnd) stop = UnwindStop::kDepth;
+  if (stop == UnwindStop::kDepth) {
+    *flags |= formats::kSampleUserTruncated;
+    ++loss_.user_truncated;
+  }
+  *flags |= formats::kSampleUnwoundDwarf;
+  set_stop(stop);
+}
+
 void Session::ResolveDwarfPending() {
   if (dwarf_pending_.empty()) return;
-  if (!dwarf_unwinder_) dwarf_unwinder_ = std::make_unique<unwind::DwarfUnwinder>();
   for (const auto& [cpu, raw] : dwarf_pending_) {
     absl::StatusOr<PerfSample> ps = ParsePerfSample(raw, unwind::kDwarfRegsMask);
     if (!ps.ok()) {
@@ -548,45 +674,16 @@ void Session::ResolveDwarfPending() {
           unwind::UserRegsFromSample(ps->regs, unwind::kDwarfRegsMask);
       absl::StatusOr<unwind::DwarfStack> stack = absl::InternalError("no registers");
       if (regs.ok()) {
-        auto lookup = [&](uint64_t addr) -> const unwind::FileMapping* {
-          const formats::Mapping* m = tracker_.FindMapping(ps->pid, ps->time_ns, addr);
-          if (m == nullptr) return nullptr;
-          std::string path = m->path;
-          if (path == "[vdso]" && vdso_) path = vdso_->path();
-          if (path.empty() || path[0] != '/') return nullptr;
-          auto [it, inserted] = dwarf_files_.try_emplace(m->id);
-          if (inserted) it->second = unwind::FileMapping{path, m->start, m->end, m->pgoff};
-          return &it->second;
-        };
-        stack = dwarf_unwinder_->Unwind(*regs, ps->stack, regs->regs[PERF_REG_X86_SP], lookup,
-                                        RP_MAX_STACK_DEPTH);
+        stack = DwarfWalk(ps->pid, ps->time_ns, *regs, ps->stack, regs->regs[PERF_REG_X86_SP]);
       }
       if (!stack.ok()) {
         out.flags |= formats::kSampleUserStackFailed;
         ++loss_.user_stack_failed;
       } else {
-        using formats::UnwindStop;
-        UnwindStop stop = UnwindStop::kEnd;
-        switch (stack->stop) {
-          case unwind::DwarfStop::kEnd:
-            break;
-          case unwind::DwarfStop::kNoInfo:
-            // ld.so's _start has no unwind information: a walk that
-            // returned into a program's entry code has reached its end.
-            stop = AtEntryPoint(ps->pid, ps->time_ns, stack->pcs.back()) ? UnwindStop::kEnd
-                                                                         : UnwindStop::kMiss;
-            break;
-          case unwind::DwarfStop::kReadFault:
-            stop = UnwindStop::kReadFault;
-            break;
-          case unwind::DwarfStop::kDepth:
-            stop = UnwindStop::kDepth;
-            out.flags |= formats::kSampleUserTruncated;
-            ++loss_.user_truncated;
-            break;
-          case unwind::DwarfStop::kError:
-            stop = UnwindStop::kBadFrame;
-            break;
+        const formats::UnwindStop stop = DwarfStopOf(*stack, ps->pid, ps->time_ns);
+        if (stop == formats::UnwindStop::kDepth) {
+          out.flags |= formats::kSampleUserTruncated;
+          ++loss_.user_truncated;
         }
         out.flags |= formats::kSampleUnwoundDwarf |
                      (static_cast<uint32_t>(stop) << formats::kSampleStopShift);
@@ -602,6 +699,25 @@ void Session::ResolvePending() {
   ResolveDwarfPending();
   for (const auto& [offset, size] : pending_) {
     const absl::Span<const uint8_t> raw(pending_bytes_.data() + offset, size);
+    if (RingRecordType(raw) == RP_RECORD_USER_STACK) {
+      RingUserStack us;
+      const RingRecordStatus decoded = DecodeRingUserStack(raw, &us);
+      if (decoded != RingRecordStatus::kUserStack) {
+        ++bad_ring_records_[static_cast<size_t>(decoded)];
+        continue;
+      }
+      StackCopy& copy = stack_copies_[us.cpu];
+      copy.time_ns = us.time_ns;
+      copy.tid = us.tid;
+      copy.pc = us.pc;
+      copy.sp = us.sp;
+      copy.fp = us.fp;
+      copy.frame = us.frame;
+      copy.regs_valid = us.regs_valid;
+      copy.regs = us.regs;
+      copy.bytes.assign(us.stack.begin(), us.stack.end());
+      continue;
+    }
     RingSample& s = ring_sample_;
     const RingRecordStatus decoded = DecodeRingRecord(raw, specs_.size(), &s);
     if (decoded != RingRecordStatus::kSample) {
@@ -637,7 +753,13 @@ void Session::ResolvePending() {
                  formats::kSampleStopMask;
     const absl::Span<const uint64_t> kernel = s.kernel_ips();
     out.kernel_ips.assign(kernel.begin(), kernel.end());
-    AppendUserFrames(s.pid, s.time_ns, s.user_ips(), &out);
+    if (s.user_stop == RP_STOP_DEFERRED) {
+      std::vector<uint64_t> pcs(s.user_ips().begin(), s.user_ips().end());
+      FinishDeferredWalk(s, &pcs, &out.flags);
+      AppendUserFrames(s.pid, s.time_ns, pcs, &out);
+    } else {
+      AppendUserFrames(s.pid, s.time_ns, s.user_ips(), &out);
+    }
     const size_t nc = std::min<size_t>(s.n_counters, counter_totals_.size());
     for (size_t i = 0; i < nc; ++i) {
       // Scale for multiplexing: the counter ran `running` of the `enabled`

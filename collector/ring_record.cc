@@ -25,8 +25,49 @@ const char* RingRecordStatusName(RingRecordStatus status) {
       return "sample with an unknown unwind stop reason";
     case RingRecordStatus::kBadEventIndex:
       return "sample of an unknown sampling event";
+    case RingRecordStatus::kUserStack:
+      return "user stack";
+    case RingRecordStatus::kShortUserStack:
+      return "user stack shorter than its fixed fields";
+    case RingRecordStatus::kUserStackLength:
+      return "user stack length over the limit or not the record's";
   }
   return "?";
+}
+
+uint32_t RingRecordType(absl::Span<const uint8_t> bytes) {
+  rp_record_header h;
+  if (bytes.size() < sizeof(h)) return 0;
+  std::memcpy(&h, bytes.data(), sizeof(h));
+  return h.type;
+}
+
+RingRecordStatus DecodeRingUserStack(absl::Span<const uint8_t> bytes, RingUserStack* out) {
+  rp_record_header h;
+  if (bytes.size() < sizeof(h)) return RingRecordStatus::kShortHeader;
+  std::memcpy(&h, bytes.data(), sizeof(h));
+  if (h.size != bytes.size()) return RingRecordStatus::kSizeMismatch;
+  if (h.type != RP_RECORD_USER_STACK) return RingRecordStatus::kUnknownType;
+  if (bytes.size() < kRingUserStackHeaderBytes) return RingRecordStatus::kShortUserStack;
+  auto field = [&](size_t offset, auto* v) { std::memcpy(v, bytes.data() + offset, sizeof(*v)); };
+  field(offsetof(rp_user_stack, time_ns), &out->time_ns);
+  field(offsetof(rp_user_stack, tid), &out->tid);
+  field(offsetof(rp_user_stack, cpu), &out->cpu);
+  field(offsetof(rp_user_stack, pc), &out->pc);
+  field(offsetof(rp_user_stack, sp), &out->sp);
+  field(offsetof(rp_user_stack, fp), &out->fp);
+  field(offsetof(rp_user_stack, frame), &out->frame);
+  uint32_t regs_valid = 0;
+  field(offsetof(rp_user_stack, regs_valid), &regs_valid);
+  out->regs_valid = regs_valid != 0;
+  std::memcpy(out->regs.data(), bytes.data() + offsetof(rp_user_stack, regs), sizeof(out->regs));
+  uint32_t len = 0;
+  field(offsetof(rp_user_stack, len), &len);
+  if (len > RP_USER_STACK_BYTES || bytes.size() != kRingUserStackHeaderBytes + len) {
+    return RingRecordStatus::kUserStackLength;
+  }
+  out->stack = bytes.subspan(kRingUserStackHeaderBytes, len);
+  return RingRecordStatus::kUserStack;
 }
 
 RingRecordStatus DecodeRingRecord(absl::Span<const uint8_t> bytes, size_t n_events,
@@ -35,6 +76,7 @@ RingRecordStatus DecodeRingRecord(absl::Span<const uint8_t> bytes, size_t n_even
   if (bytes.size() < sizeof(h)) return RingRecordStatus::kShortHeader;
   std::memcpy(&h, bytes.data(), sizeof(h));
   if (h.size != bytes.size()) return RingRecordStatus::kSizeMismatch;
+  if (h.type == RP_RECORD_USER_STACK) return RingRecordStatus::kUserStack;
   if (h.type != RP_RECORD_SAMPLE) return RingRecordStatus::kUnknownType;
   if (bytes.size() < kRingSampleHeaderBytes) return RingRecordStatus::kShortSample;
   // The fixed fields, read by their offsets in rp_sample.
@@ -59,7 +101,7 @@ RingRecordStatus DecodeRingRecord(absl::Span<const uint8_t> bytes, size_t n_even
   if (bytes.size() != kRingSampleHeaderBytes + n_words * sizeof(uint64_t)) {
     return RingRecordStatus::kLengthNotCounts;
   }
-  if (out->user_stop > RP_STOP_BAD_FRAME) return RingRecordStatus::kBadStopReason;
+  if (out->user_stop > RP_STOP_DEFERRED) return RingRecordStatus::kBadStopReason;
   if (out->event_index >= n_events) return RingRecordStatus::kBadEventIndex;
   std::memcpy(out->words.data(), bytes.data() + kRingSampleHeaderBytes, n_words * sizeof(uint64_t));
   return RingRecordStatus::kSample;

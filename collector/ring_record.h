@@ -27,8 +27,11 @@ enum class RingRecordStatus : uint8_t {
   kLengthNotCounts,  // the length does not match the frame and counter counts
   kBadStopReason,    // user_stop outside enum rp_unwind_stop
   kBadEventIndex,    // event_index names no sampling event of the recording
+  kUserStack,        // a whole rp_user_stack (DecodeRingUserStack)
+  kShortUserStack,   // shorter than rp_user_stack's fixed fields
+  kUserStackLength,  // len over RP_USER_STACK_BYTES, or not the record's length
 };
-inline constexpr int kRingRecordStatusCount = 9;
+inline constexpr int kRingRecordStatusCount = 12;
 
 // A short name for messages ("size mismatch").
 const char* RingRecordStatusName(RingRecordStatus status);
@@ -64,11 +67,38 @@ struct RingSample {
   uint64_t counter_running(size_t i) const { return words[n_kernel + n_user + 2 * n_counters + i]; }
 };
 
+// A decoded rp_user_stack: the registers where a deferred walk stopped and
+// a view of the stack copied from `sp` (into the record's bytes: valid as
+// long as they are).
+struct RingUserStack {
+  uint64_t time_ns = 0;
+  uint32_t tid = 0;
+  uint32_t cpu = 0;
+  uint64_t pc = 0;
+  uint64_t sp = 0;
+  uint64_t fp = 0;
+  uint32_t frame = 0;       // index of the frame, in the sample's user frames
+  bool regs_valid = false;  // regs holds every user register (frame 0 only)
+  std::array<uint64_t, RP_USER_STACK_REGS> regs{};  // by PERF_REG_X86_* index
+  absl::Span<const uint8_t> stack;
+};
+
+// Bytes of rp_user_stack before its copy.
+inline constexpr size_t kRingUserStackHeaderBytes =
+    sizeof(rp_user_stack) - sizeof(rp_user_stack::bytes);
+
+// The record's type field, or 0 when it is shorter than a header.
+uint32_t RingRecordType(absl::Span<const uint8_t> bytes);
+
 // Decodes one ring record of a recording with `n_events` sampling events.
 // Returns kSample and fills *out for a whole sample; anything else leaves
-// *out in an unspecified state.
+// *out in an unspecified state. A user stack record gives kUserStack
+// (decode it with DecodeRingUserStack).
 RingRecordStatus DecodeRingRecord(absl::Span<const uint8_t> bytes, size_t n_events,
                                   RingSample* out);
+
+// Decodes an RP_RECORD_USER_STACK record: kUserStack and *out, or why not.
+RingRecordStatus DecodeRingUserStack(absl::Span<const uint8_t> bytes, RingUserStack* out);
 
 }  // namespace ringprof::collector
 

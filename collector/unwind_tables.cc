@@ -305,13 +305,32 @@ absl::Status UnwindTables::Publish(uint32_t pid,
                                    bool* missing) {
   auto pm = std::make_unique<rp_proc_maps>();
   formats::Mapping vdso;
+  // Every executable mapping gets an entry: with its table, or
+  // RP_BIN_NONE where there is none to come (frame pointers there). A
+  // mapping left out is one whose table is not built or not resident yet:
+  // the BPF walk defers to user space there.
+  auto add = [&](const formats::Mapping& m, uint32_t bin, uint32_t generation, uint64_t bias) {
+    if (pm->count == RP_MAX_PROC_MAPS) {
+      ++stats_.mappings_dropped;
+      return;
+    }
+    rp_map_entry& e = pm->entries[pm->count++];
+    e.start = m.start;
+    e.end = m.end;
+    e.bias = bias;
+    e.bin = bin;
+    e.generation = generation;
+  };
   for (const formats::Mapping* m : mappings) {
     if (m->path == "[vdso]" && !vdso_path_.empty()) {
       vdso = *m;
       vdso.path = vdso_path_;
       m = &vdso;
     }
-    if (m->path.empty() || m->path[0] != '/' || m->path.ends_with(" (deleted)")) continue;
+    if (m->path.empty() || m->path[0] != '/' || m->path.ends_with(" (deleted)")) {
+      add(*m, RP_BIN_NONE, 0, 0);  // anonymous code, or a file no longer there
+      continue;
+    }
     const std::string key = KeyOf(*m);
     if (!build) {
       auto it = binaries_.find(key);
@@ -321,23 +340,21 @@ absl::Status UnwindTables::Publish(uint32_t pid,
       }
     }
     Binary& b = Acquire(*m, key);
-    if (!b.has_table || !b.resident) continue;
+    if (!b.has_table) {
+      add(*m, RP_BIN_NONE, 0, 0);
+      continue;
+    }
+    if (!b.resident) continue;  // no room now: deferred walks there
     // The PT_LOAD that holds the mapping's file offset gives the bias.
     const unwind::LoadSegment* seg = nullptr;
     for (const unwind::LoadSegment& s : b.segments) {
       if (m->pgoff >= (s.offset & ~uint64_t{4095}) && m->pgoff < s.offset + s.filesz) seg = &s;
     }
-    if (seg == nullptr) continue;
-    if (pm->count == RP_MAX_PROC_MAPS) {
-      ++stats_.mappings_dropped;
+    if (seg == nullptr) {
+      add(*m, RP_BIN_NONE, 0, 0);
       continue;
     }
-    rp_map_entry& e = pm->entries[pm->count++];
-    e.start = m->start;
-    e.end = m->end;
-    e.bias = m->start - m->pgoff - (seg->vaddr - seg->offset);
-    e.bin = b.slot;
-    e.generation = b.generation;
+    add(*m, b.slot, b.generation, m->start - m->pgoff - (seg->vaddr - seg->offset));
   }
   if (pm->count == 0) return RemoveProcess(pid);
   // The same list again (a mapping without a table was added, or the

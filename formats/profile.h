@@ -78,7 +78,7 @@ struct UnwindSummary {
   // Samples with a user stack, by UnwindStop; index 0 (kUnknown) counts
   // walks that did not say why they stopped (the kernel's frame-pointer
   // walk of --call-graph fp, older files).
-  uint64_t by_stop[6] = {};
+  uint64_t by_stop[7] = {};
   uint64_t no_user_stack = 0;    // kernel threads, idle, unreadable user stacks
   uint64_t with_user_stack = 0;  // samples with at least one user frame
   uint64_t leaf_only = 0;        // ... of them with exactly one

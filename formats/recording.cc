@@ -65,6 +65,8 @@ enum StatsField : uint32_t {
   kStatUnwindBinariesWithoutTable = 11,
   kStatUnwindTablesTooBig = 12,
   kStatBadRingRecords = 13,
+  kStatDeferredWalks = 14,
+  kStatDeferredCopiesLost = 15,
 };
 
 // Where each STATS field lives in LossStats, for the writer and the reader.
@@ -86,6 +88,8 @@ constexpr StatsFieldRef kStatsFields[] = {
     {kStatUnwindBinariesWithoutTable, &LossStats::unwind_binaries_without_table},
     {kStatUnwindTablesTooBig, &LossStats::unwind_tables_too_big},
     {kStatBadRingRecords, &LossStats::bad_ring_records},
+    {kStatDeferredWalks, &LossStats::deferred_walks},
+    {kStatDeferredCopiesLost, &LossStats::deferred_copies_lost},
 };
 
 // KALLSYMS text is compressed in pieces so that no chunk nears the limit,

@@ -128,6 +128,7 @@ enum class UnwindStop : uint32_t {
   kReadFault = 3,  // memory the rules pointed at was unreadable
   kDepth = 4,      // the depth limit: truncated
   kBadFrame = 5,   // the stack pointer did not move up: a bad rule or a loop
+  kCopyLost = 6,   // a deferred walk whose stack copy was lost: the rest is unknown
 };
 inline UnwindStop SampleStop(uint32_t flags) {
   return static_cast<UnwindStop>((flags & kSampleStopMask) >> kSampleStopShift);
@@ -167,6 +168,11 @@ struct LossStats {
   // BPF ring records that were short, of an unknown type or inconsistent,
   // and so dropped by the collector (version 2 files only).
   uint64_t bad_ring_records = 0;
+  // Table walks that met code without a published table and were finished
+  // in user space from a copy of the stack; and those whose copy was lost
+  // (the ring was full), which end at UnwindStop::kCopyLost.
+  uint64_t deferred_walks = 0;
+  uint64_t deferred_copies_lost = 0;
   bool operator==(const LossStats&) const = default;
 };
 

@@ -567,13 +567,14 @@ class ProfileBuilder {
     }
     if (const formats::UnwindSummary& u = profile_.unwind; u.with_user_stack > 0) {
       c.push_back(absl::StrCat(
-          "user stacks unwound by: sframe=", u.by_method[u.kSframe], " eh_frame=",
-          u.by_method[u.kEhFrame], " fp=", u.by_method[u.kFp], " dwarf=", u.by_method[u.kDwarf],
-          " mixed=", u.by_method[u.kMixed], " leaf-only=", u.by_method[u.kNone],
-          "; ended at: end=", u.by_stop[1], " table-miss=", u.by_stop[2],
-          " read-fault=", u.by_stop[3], " depth-limit=", u.by_stop[4], " bad-frame=", u.by_stop[5],
-          " not-recorded=", u.by_stop[0], " no-user-stack=", u.no_user_stack,
-          "; unwind tables: loaded=", l.unwind_tables_loaded, " evicted=", l.unwind_tables_evicted,
+          "user stacks unwound by: sframe=", u.by_method[u.kSframe],
+          " eh_frame=", u.by_method[u.kEhFrame], " fp=", u.by_method[u.kFp],
+          " dwarf=", u.by_method[u.kDwarf], " mixed=", u.by_method[u.kMixed],
+          " leaf-only=", u.by_method[u.kNone], "; ended at: end=", u.by_stop[1],
+          " table-miss=", u.by_stop[2], " read-fault=", u.by_stop[3], " depth-limit=", u.by_stop[4],
+          " bad-frame=", u.by_stop[5], " copy-lost=", u.by_stop[6], " not-recorded=", u.by_stop[0],
+          " no-user-stack=", u.no_user_stack, "; unwind tables: loaded=", l.unwind_tables_loaded,
+          " evicted=", l.unwind_tables_evicted,
           " without-table=", l.unwind_binaries_without_table));
     }
     if (!kernel_symbols_error_.empty())

@@ -108,10 +108,12 @@ void AppendUnwindSummary(const formats::Profile& p, LineFn& line) {
          absl::StrCat(absl::StrJoin(parts, ", "), " (", u.with_user_stack, " samples)"));
   }
   // Every sample in one bucket: they add up to the sample count.
-  static constexpr const char* kStops[] = {"not recorded", "end",         "table miss",
-                                           "read fault",   "depth limit", "bad frame"};
+  static constexpr const char* kStops[] = {"not recorded",   "end",         "table miss",
+                                           "read fault",     "depth limit", "bad frame",
+                                           "stack copy lost"};
+  static_assert(std::size(kStops) == std::size(formats::UnwindSummary{}.by_stop));
   std::vector<std::string> stops;
-  for (size_t i : {1, 2, 3, 4, 5, 0}) {
+  for (size_t i : {1, 2, 3, 4, 5, 6, 0}) {
     if (u.by_stop[i] > 0) stops.push_back(absl::StrCat(kStops[i], " ", u.by_stop[i]));
   }
   if (u.no_user_stack > 0) stops.push_back(absl::StrCat("no user stack ", u.no_user_stack));
@@ -131,6 +133,12 @@ void AppendUnwindSummary(const formats::Profile& p, LineFn& line) {
          absl::StrCat(l.unwind_tables_loaded, " loaded, ", l.unwind_tables_evicted, " evicted (",
                       l.unwind_rows_evicted, " rows), ", l.unwind_binaries_without_table,
                       " binaries without one, ", l.unwind_tables_too_big, " over --unwind-mem"));
+  }
+  if (l.deferred_walks > 0 || l.deferred_copies_lost > 0) {
+    line("Deferred walks",
+         absl::StrCat(l.deferred_walks, " met code whose table was not ready and were finished ",
+                      "from a copy of the stack; ", l.deferred_copies_lost,
+                      " copies lost (ring full)"));
   }
 }
 

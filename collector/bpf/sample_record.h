@@ -41,6 +41,7 @@ enum rp_record_type {
   /* Reserved for what comes next: RP_RECORD_TRACE = 2 (tracepoint/uprobe
    * event with a counter snapshot), RP_RECORD_AGG_WINDOW = 3 (always-on
    * in-kernel aggregation drained per window). */
+  RP_RECORD_USER_STACK = 4, /* struct rp_user_stack: the rest of a deferred walk */
 };
 
 /* rp_sample.flags */
@@ -64,6 +65,7 @@ enum rp_unwind_stop {
   RP_STOP_READ_FAULT = 3, /* a table said where the RA is but it was unreadable */
   RP_STOP_DEPTH = 4,      /* RP_MAX_STACK_DEPTH frames: truncated */
   RP_STOP_BAD_FRAME = 5,  /* the stack pointer did not move up: a loop or bad rule */
+  RP_STOP_DEFERRED = 6,   /* finished in user space: see rp_user_stack */
 };
 
 /* Unwind tables in BPF maps. Each binary's rows are a contiguous range of
@@ -113,11 +115,18 @@ struct rp_unwind_bin {
   rp_u32 pad;
 };
 
+/* rp_map_entry.bin of an executable mapping that has no table and never
+ * will (anonymous code, a file without unwind sections): frame pointers
+ * there. A PC in no entry of its process's list (or in an entry whose table
+ * is not resident) is code whose table is not published yet: the walk is
+ * deferred to user space (RP_STOP_DEFERRED). */
+#define RP_BIN_NONE 0xffffffffu
+
 struct rp_map_entry {
   rp_u64 start; /* runtime address range [start, end) */
   rp_u64 end;
   rp_u64 bias; /* ELF virtual address = runtime address - bias */
-  rp_u32 bin;  /* slot in "unwind_bins" */
+  rp_u32 bin;  /* slot in "unwind_bins", or RP_BIN_NONE */
   rp_u32 generation;
 };
 
@@ -192,6 +201,44 @@ struct rp_record_header {
   rp_u32 size; /* bytes of the whole record, header included */
 };
 
+/* A deferred walk (RP_STOP_DEFERRED): the table unwinder met code whose
+ * table user space has not published yet (a process's first samples, a
+ * library just mapped, a table evicted), or a rule its rows cannot express
+ * (RP_ROW_UNSUPPORTED: a CFA expression, as in every PLT; a return address
+ * kept in a register). Instead of guessing with frame pointers, it copies
+ * the rest of the user stack, from the frame's SP, and
+ * writes this record just before the sample it belongs to, from the same
+ * CPU. User space finishes the walk from these registers with the ELF
+ * files' .eh_frame (as --call-graph dwarf does) and appends the frames
+ * after the sample's last one (whose PC is `pc`). The copy stops at the
+ * first unreadable page or at RP_USER_STACK_BYTES. */
+#define RP_USER_STACK_BYTES 16384
+/* Registers by their perf index (PERF_REG_X86_AX = 0 ... PERF_REG_X86_R15 =
+ * 23; DS, ES, FS and GS, 12-15, are not kept). */
+#define RP_USER_STACK_REGS 24
+struct rp_user_stack {
+  struct rp_record_header hdr;
+  rp_u64 time_ns; /* the sample's */
+  rp_u32 tid;
+  rp_u32 cpu;
+  rp_u64 pc; /* the registers of the frame where the walk stopped */
+  rp_u64 sp;
+  rp_u64 fp;
+  /* When the walk stopped at the leaf (frame 0): every user register, so
+   * that rules that need more than SP and FP (__vfork's return address is
+   * in RDI) can be followed; regs_valid 1. Otherwise 0, and only pc, sp
+   * and fp are known. */
+  rp_u64 regs[RP_USER_STACK_REGS];
+  rp_u32 regs_valid;
+  rp_u32 pad;
+  rp_u32 len;   /* bytes copied from sp; the record ends after them */
+  rp_u32 frame; /* the frame's index in the sample's user frames (0: leaf) */
+  /* A page more than a copy's bytes: room the verifier can prove each
+   * page-sized read into fits in. */
+  rp_u8 bytes[RP_USER_STACK_BYTES + 4096];
+};
+RP_STATIC_ASSERT(sizeof(struct rp_user_stack) <= 32768, "a per-CPU array value is at most 32 KiB");
+
 /* One sample. `data` holds n_kernel kernel IPs, then n_user user IPs (each
  * leaf first), then, when n_counters > 0, the counters: n_counters values,
  * n_counters enabled times, n_counters running times. Only that much is in
@@ -251,6 +298,8 @@ struct rp_cpu_stats {
   rp_u64 unwind_table_frames; /* user frames recovered with a table row */
   rp_u64 unwind_fp_frames;    /* user frames recovered by frame-pointer fallback */
   rp_u64 row_cache_hits;      /* table frames whose row came from the row cache */
+  rp_u64 deferred;            /* walks deferred to user space (RP_STOP_DEFERRED) */
+  rp_u64 deferred_lost;       /* ... whose stack copy did not fit in the ring */
 };
 
 #endif

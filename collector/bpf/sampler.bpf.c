@@ -126,6 +126,14 @@ struct {
   __type(value, struct rp_row_cache);
 } row_cache SEC(".maps");
 
+/* The stack copy of a deferred walk, built here before it goes to the ring. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, rp_u32);
+  __type(value, struct rp_user_stack);
+} user_stack SEC(".maps");
+
 #define STACK_BYTES (RP_MAX_STACK_DEPTH * sizeof(rp_u64))
 #define HEADER_BYTES (sizeof(struct rp_sample) - sizeof(((struct rp_sample*)0)->data))
 #define DATA_WORDS (sizeof(((struct rp_sample*)0)->data) / sizeof(rp_u64))
@@ -286,7 +294,10 @@ static __always_inline void rule_to_cache(struct rp_row_cache_entry* ce, const s
 }
 
 /* The row in force at `pc` (a runtime address), or NULL (no mapping with a
- * table, evicted table, or a PC before the first row). *source gets the
+ * table, evicted table, or a PC before the first row). *unpublished is set
+ * to 1 when the PC's code may get a table user space has not published
+ * yet (it lies in no entry of the list, or in one whose table is not
+ * resident), and left alone otherwise. *source gets the
  * table's RP_UNWOUND_* bit, *bin_out the table's slot and *generation_out
  * the generation it had when it was checked. The result may be a page index entry (kind has
  * RP_ROW_WHOLE_PAGE, pc is not a PC): use only its rule. */
@@ -294,9 +305,12 @@ static __always_inline struct rp_unwind_row* find_row(struct rp_proc_maps* pm,
                                                       struct rp_unwind_state* st, rp_u64 pc,
                                                       rp_u32* source,
                                                       struct rp_unwind_bin** bin_out,
-                                                      rp_u32* generation_out) {
+                                                      rp_u32* generation_out, int* unpublished) {
   rp_u32 n = pm->count;
-  if (n == 0 || n > RP_MAX_PROC_MAPS) return 0;
+  if (n == 0 || n > RP_MAX_PROC_MAPS) {
+    *unpublished = 1;
+    return 0;
+  }
   /* Consecutive frames are mostly in one binary: try the last mapping
    * first, then search for the last mapping with start <= pc. */
   rp_u32 lo = st->last_map & (RP_MAX_PROC_MAPS - 1);
@@ -312,12 +326,19 @@ static __always_inline struct rp_unwind_row* find_row(struct rp_proc_maps* pm,
     }
     lo &= RP_MAX_PROC_MAPS - 1;
     e = &pm->entries[lo];
-    if (pc < e->start || pc >= e->end) return 0;
+    if (pc < e->start || pc >= e->end) {
+      *unpublished = 1;
+      return 0;
+    }
     st->last_map = lo;
   }
   rp_u32 slot = e->bin;
+  if (slot == RP_BIN_NONE) return 0; /* no table, and none coming */
   struct rp_unwind_bin* bin = bpf_map_lookup_elem(&unwind_bins, &slot);
-  if (!bin || bin->row_count == 0 || bin->generation != e->generation) return 0;
+  if (!bin || bin->row_count == 0 || bin->generation != e->generation) {
+    *unpublished = 1; /* evicted, or being replaced */
+    return 0;
+  }
   *bin_out = bin;
   *generation_out = e->generation;
   rp_u64 vaddr = pc - e->bias;
@@ -361,7 +382,9 @@ static __always_inline struct rp_unwind_row* find_row(struct rp_proc_maps* pm,
 /* The row cache missed: out = the rule in force at pc from the tables
  * (out->kind RP_ROW_NOINFO when there is none), kept in the cache entry ce
  * (may be NULL) when it was read whole. Misses are not cached: they fall
- * back to frame pointers, and the table may yet be loaded.
+ * back to frame pointers, and the table may yet be loaded. Returns 1 when
+ * there is no rule because the PC's table is not published (find_row's
+ * *unpublished), else 0.
  *
  * A global (BTF-checked) function, not inlined: the kernel verifies it
  * once, on its own, with its arguments checked at the call, instead of
@@ -377,12 +400,13 @@ __noinline int find_rule(struct rp_proc_maps* pm, struct rp_unwind_state* st,
   if (!out) return 0;
   out->kind = RP_ROW_NOINFO;
   out->cached = 0;
-  if (!pm || !st) return 0;
+  if (!pm || !st) return 1;
   rp_u32 source = 0;
   struct rp_unwind_bin* bin = 0;
   rp_u32 generation = 0;
-  struct rp_unwind_row* row = find_row(pm, st, pc, &source, &bin, &generation);
-  if (!row || !bin) return 0;
+  int unpublished = 0;
+  struct rp_unwind_row* row = find_row(pm, st, pc, &source, &bin, &generation, &unpublished);
+  if (!row || !bin) return unpublished;
   rule_from_row(out, row, source);
   /* The collector clears a slot (row_count 0) before it reuses its rows and
    * gives it a new generation after: if either changed while the row was
@@ -399,16 +423,18 @@ __noinline int find_rule(struct rp_proc_maps* pm, struct rp_unwind_state* st,
 }
 
 /* The row in force at pc, through the row cache; out->kind is RP_ROW_NOINFO
- * when there is none. A hit, the common case, costs no call. */
-static __always_inline void lookup_row(struct unwind_ctx* c, rp_u64 pc, struct found_row* out) {
+ * when there is none. A hit, the common case, costs no call. Returns 1 when
+ * the PC's table is not published yet (no list for the process, the PC in
+ * none of its entries, or the table not resident). */
+static __always_inline int lookup_row(struct unwind_ctx* c, rp_u64 pc, struct found_row* out) {
   out->kind = RP_ROW_NOINFO;
   out->cached = 0;
-  if (!c->pm) return;
+  if (!c->pm) return 1;
   /* Fibonacci hashing: the top bits of pc times 2^64 / phi. */
   rp_u32 h = (rp_u32)((pc * 0x9e3779b97f4a7c15ull) >> (64 - RP_ROW_CACHE_BITS));
   struct rp_row_cache_entry* ce = c->cache ? &c->cache->e[h & (RP_ROW_CACHE_SIZE - 1)] : 0;
-  if (ce && rule_from_cache(out, ce, pc, c->st->stamp)) return;
-  find_rule(c->pm, c->st, ce, pc, out);
+  if (ce && rule_from_cache(out, ce, pc, c->st->stamp)) return 0;
+  return find_rule(c->pm, c->st, ce, pc, out) == 1;
 }
 
 /* Refills the stack window so that it holds the user word at addr. It
@@ -482,9 +508,20 @@ static long unwind_step(rp_u64 index, void* arg) {
   /* A return address points after the call: look up the call itself. */
   rp_u64 lookup_pc = st->n == 1 ? st->pc : st->pc - 1;
   struct found_row row;
-  lookup_row(c, lookup_pc, &row);
+  if (lookup_row(c, lookup_pc, &row)) {
+    /* No table for this code yet: a frame-pointer guess through code built
+     * without them lands on plausible but wrong return addresses. The
+     * stack is copied instead, and user space finishes the walk. */
+    st->stop = RP_STOP_DEFERRED;
+    return 1;
+  }
   rp_u32 kind = row.kind & RP_ROW_KIND_MASK;
   rp_u64 ra = 0;
+  if (kind == RP_ROW_UNSUPPORTED) {
+    /* A rule the rows cannot express: user space follows it. */
+    st->stop = RP_STOP_DEFERRED;
+    return 1;
+  }
   if (kind == RP_ROW_UNDEFINED) {
     st->stop = RP_STOP_END;
     return 1;
@@ -541,6 +578,77 @@ static long unwind_step(rp_u64 index, void* arg) {
   return 0;
 }
 
+/* A deferred walk: copies the user stack from st->sp, a page at a time (a
+ * read must not cross into a page that may be unmapped: the stack's top
+ * page is the last one mapped), and writes the rp_user_stack record to the
+ * ring, before the sample it belongs to. */
+static __always_inline void output_user_stack(struct rp_user_stack* us, struct rp_unwind_state* st,
+                                              struct rp_sample* s, struct rp_cpu_stats* stats) {
+  stats->deferred++;
+  us->hdr.type = RP_RECORD_USER_STACK;
+  us->time_ns = s->time_ns;
+  us->tid = s->tid;
+  us->cpu = s->cpu;
+  us->pc = st->pc;
+  us->sp = st->sp;
+  us->fp = st->fp;
+  us->frame = st->n > 0 ? st->n - 1 : 0;
+  rp_u64 addr = st->sp;
+  /* 64-bit: 32-bit values get zero-extended into copies of registers,
+   * which loses the verifier's link between a bound check and the value
+   * passed on. */
+  rp_u64 len = 0;
+  for (int i = 0; i < RP_USER_STACK_BYTES / 4096 + 1; i++) {
+    if (len >= RP_USER_STACK_BYTES) break;
+    rp_u64 chunk = 4096 - (addr & 4095);
+    if (chunk > RP_USER_STACK_BYTES - len) chunk = RP_USER_STACK_BYTES - len;
+    /* The empty asm statements hide what the compiler knows of chunk and
+     * len, so that it keeps the two bounds below as they are written: the
+     * verifier proves the read fits from exactly these. */
+    asm volatile("" : "+r"(chunk));
+    if (chunk > 4096 || chunk == 0) break;
+    rp_u64 off = len;
+    asm volatile("" : "+r"(off));
+    off &= RP_USER_STACK_BYTES - 1;
+    if (bpf_probe_read_user(&us->bytes[off], chunk, (void*)addr) != 0) break;
+    len += chunk;
+    addr += chunk;
+  }
+  us->len = (rp_u32)len;
+  rp_u64 size = sizeof(*us) - sizeof(us->bytes) + len;
+  if (size > sizeof(*us)) size = sizeof(*us);
+  us->hdr.size = size;
+  rp_u64 flags = BPF_RB_NO_WAKEUP;
+  if (bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes) flags = BPF_RB_FORCE_WAKEUP;
+  if (bpf_ringbuf_output(&samples, us, size, flags) != 0) stats->deferred_lost++;
+}
+
+/* us->regs from a struct pt_regs (an lvalue: the context's registers are
+ * read field by field, as the verifier requires of a context). */
+#define RP_COPY_REGS(us, r)     \
+  do {                          \
+    (us)->regs[0] = (r).rax;    \
+    (us)->regs[1] = (r).rbx;    \
+    (us)->regs[2] = (r).rcx;    \
+    (us)->regs[3] = (r).rdx;    \
+    (us)->regs[4] = (r).rsi;    \
+    (us)->regs[5] = (r).rdi;    \
+    (us)->regs[6] = (r).rbp;    \
+    (us)->regs[7] = (r).rsp;    \
+    (us)->regs[8] = (r).rip;    \
+    (us)->regs[9] = (r).eflags; \
+    (us)->regs[10] = (r).cs;    \
+    (us)->regs[11] = (r).ss;    \
+    (us)->regs[16] = (r).r8;    \
+    (us)->regs[17] = (r).r9;    \
+    (us)->regs[18] = (r).r10;   \
+    (us)->regs[19] = (r).r11;   \
+    (us)->regs[20] = (r).r12;   \
+    (us)->regs[21] = (r).r13;   \
+    (us)->regs[22] = (r).r14;   \
+    (us)->regs[23] = (r).r15;   \
+  } while (0)
+
 /* Table-based user stack walk into s->data[nk...]. Returns the frame count. */
 static __always_inline rp_u32 unwind_user(struct bpf_perf_event_data* ctx, struct rp_sample* s,
                                           rp_u32 nk, struct rp_cpu_stats* stats) {
@@ -580,6 +688,25 @@ static __always_inline rp_u32 unwind_user(struct bpf_perf_event_data* ctx, struc
       .stats = stats,
   };
   bpf_loop(RP_MAX_STACK_DEPTH, unwind_step, &c, 0);
+  if (st->stop == RP_STOP_DEFERRED) {
+    struct rp_user_stack* us = bpf_map_lookup_elem(&user_stack, &zero);
+    if (us) {
+      us->regs_valid = 0;
+      if (st->n == 1) {
+        /* The task's saved user registers: those of the kernel entry for a
+         * kernel-mode sample, and those the interrupt that ran this
+         * program saved for a user-mode one; checked against the walk's. */
+        struct pt_regs regs;
+        struct pt_regs* uregs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
+        if (uregs && bpf_probe_read_kernel(&regs, sizeof(regs), uregs) == 0 && regs.rip == st->pc &&
+            regs.rsp == st->sp) {
+          RP_COPY_REGS(us, regs);
+          us->regs_valid = 1;
+        }
+      }
+      output_user_stack(us, st, s, stats);
+    }
+  }
   s->user_methods = st->methods;
   s->user_stop = st->stop;
   if (st->stop == RP_STOP_DEPTH) s->flags |= RP_SAMPLE_USER_TRUNCATED;

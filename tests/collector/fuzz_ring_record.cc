@@ -14,5 +14,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (ringprof::collector::kRingSampleHeaderBytes + 8 * words != size) std::abort();
     if (s.event_index >= 4) std::abort();
   }
+  ringprof::collector::RingUserStack us;
+  if (ringprof::collector::DecodeRingUserStack(absl::MakeConstSpan(data, size), &us) ==
+      ringprof::collector::RingRecordStatus::kUserStack) {
+    if (us.stack.size() > RP_USER_STACK_BYTES) std::abort();
+    if (us.stack.data() + us.stack.size() != data + size) std::abort();
+  }
   return 0;
 }

@@ -134,10 +134,76 @@ TEST(RingRecord, BadRecordsAreNamedNotDecoded) {
   EXPECT_EQ(DecodeRingRecord(b, 2, &s), RingRecordStatus::kLengthNotCounts);
   // A stop reason outside the enum.
   b = good;
-  SetField<uint8_t>(b, offsetof(rp_sample, user_stop), RP_STOP_BAD_FRAME + 1);
+  SetField<uint8_t>(b, offsetof(rp_sample, user_stop), RP_STOP_DEFERRED + 1);
   EXPECT_EQ(DecodeRingRecord(b, 2, &s), RingRecordStatus::kBadStopReason);
   // An event index the recording does not have.
   EXPECT_EQ(DecodeRingRecord(good, 1, &s), RingRecordStatus::kBadEventIndex);
+}
+
+// A deferred walk's stack copy, as the BPF program writes it.
+std::vector<uint8_t> UserStackBytes(uint32_t len) {
+  std::vector<uint8_t> out(kRingUserStackHeaderBytes + len);
+  rp_user_stack us;
+  std::memset(&us, 0, kRingUserStackHeaderBytes);
+  us.hdr.type = RP_RECORD_USER_STACK;
+  us.hdr.size = static_cast<uint32_t>(out.size());
+  us.time_ns = 987654321;
+  us.tid = 43;
+  us.cpu = 1;
+  us.pc = 0x401234;
+  us.sp = 0x7ffc0000f000;
+  us.fp = 0x7ffc0000f100;
+  us.len = len;
+  us.frame = 2;
+  std::memcpy(out.data(), &us, kRingUserStackHeaderBytes);
+  for (uint32_t i = 0; i < len; ++i) out[kRingUserStackHeaderBytes + i] = static_cast<uint8_t>(i);
+  return out;
+}
+
+TEST(RingRecord, UserStackDecodesEveryFieldAndItsCopy) {
+  const std::vector<uint8_t> b = UserStackBytes(4096 + 100);
+  RingSample sample;
+  EXPECT_EQ(DecodeRingRecord(b, 2, &sample), RingRecordStatus::kUserStack);
+  EXPECT_EQ(RingRecordType(b), static_cast<uint32_t>(RP_RECORD_USER_STACK));
+  RingUserStack us;
+  ASSERT_EQ(DecodeRingUserStack(b, &us), RingRecordStatus::kUserStack);
+  EXPECT_EQ(us.time_ns, 987654321u);
+  EXPECT_EQ(us.tid, 43u);
+  EXPECT_EQ(us.cpu, 1u);
+  EXPECT_EQ(us.pc, 0x401234u);
+  EXPECT_EQ(us.sp, 0x7ffc0000f000u);
+  EXPECT_EQ(us.fp, 0x7ffc0000f100u);
+  EXPECT_EQ(us.frame, 2u);
+  ASSERT_EQ(us.stack.size(), 4196u);
+  EXPECT_EQ(us.stack[0], 0);
+  EXPECT_EQ(us.stack[4195], static_cast<uint8_t>(4195));
+  // An empty copy (the stack pointer's page was unreadable) is a record.
+  ASSERT_EQ(DecodeRingUserStack(UserStackBytes(0), &us), RingRecordStatus::kUserStack);
+  EXPECT_TRUE(us.stack.empty());
+  ASSERT_EQ(DecodeRingUserStack(UserStackBytes(RP_USER_STACK_BYTES), &us),
+            RingRecordStatus::kUserStack);
+}
+
+TEST(RingRecord, BadUserStacksAreNamed) {
+  RingUserStack us;
+  std::vector<uint8_t> good = UserStackBytes(64);
+  EXPECT_EQ(DecodeRingUserStack(absl::MakeConstSpan(good.data(), 4), &us),
+            RingRecordStatus::kShortHeader);
+  std::vector<uint8_t> b = good;
+  SetSize(b, static_cast<uint32_t>(b.size() - 1));
+  EXPECT_EQ(DecodeRingUserStack(b, &us), RingRecordStatus::kSizeMismatch);
+  // The length field disagrees with the bytes, or is over the limit.
+  b = good;
+  SetField<uint32_t>(b, offsetof(rp_user_stack, len), 65);
+  EXPECT_EQ(DecodeRingUserStack(b, &us), RingRecordStatus::kUserStackLength);
+  b = UserStackBytes(RP_USER_STACK_BYTES + 8);
+  EXPECT_EQ(DecodeRingUserStack(b, &us), RingRecordStatus::kUserStackLength);
+  // Cut inside the fixed fields.
+  b.assign(good.begin(), good.begin() + kRingUserStackHeaderBytes - 8);
+  SetSize(b, static_cast<uint32_t>(b.size()));
+  EXPECT_EQ(DecodeRingUserStack(b, &us), RingRecordStatus::kShortUserStack);
+  // A sample is not a user stack.
+  EXPECT_EQ(DecodeRingUserStack(SampleBytes(1, 1, 0), &us), RingRecordStatus::kUnknownType);
 }
 
 TEST(RingRecord, EveryStatusHasAName) {

@@ -950,7 +950,9 @@ TEST(RecordingV2Test, StatsArePairsWithEveryField) {
                        .unwind_rows_evicted = 10,
                        .unwind_binaries_without_table = 11,
                        .unwind_tables_too_big = 12,
-                       .bad_ring_records = 300};
+                       .bad_ring_records = 300,
+                       .deferred_walks = 14,
+                       .deferred_copies_lost = 15};
   ASSERT_TRUE((*w)->Finish(loss, 1).ok());
   const std::string b = ReadFile(path);
   const auto chunks = WalkChunks(b);
@@ -961,7 +963,8 @@ TEST(RecordingV2Test, StatsArePairsWithEveryField) {
     testing::EditPutVarint(want, id);
     testing::EditPutVarint(want, id);
   }
-  want += std::string("\x0d\xac\x02", 3);  // 13: bad_ring_records = 300
+  want += std::string("\x0d\xac\x02", 3);      // 13: bad_ring_records = 300
+  want += std::string("\x0e\x0e\x0f\x0f", 4);  // 14, 15: the deferred walks
   EXPECT_EQ(b.substr(chunks[0].offset + 24, chunks[0].size - 24), want);
   auto got = ParseRecording(b);
   ASSERT_TRUE(got.ok());
@@ -1460,6 +1463,17 @@ TEST(RecordingGoldenTest, V2Small) {
   EXPECT_EQ(got->version, 2u);
   EXPECT_TRUE(got->meta_present);
   EXPECT_TRUE(got->stats_present);
+  ExpectSameContent(*got, testing::GoldenRecording());
+}
+
+// Written before STATS had ids 14 and 15 (deferred walks): they read as 0.
+TEST(RecordingGoldenTest, V2SmallWithThirteenStatsFields) {
+  auto got = ParseRecording(TestdataFile("recording_v2_small_13_stats.rpf"));
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(got->damage.empty()) << Messages(*got);
+  EXPECT_TRUE(got->stats_present);
+  EXPECT_EQ(got->loss.deferred_walks, 0u);
+  EXPECT_EQ(got->loss.deferred_copies_lost, 0u);
   ExpectSameContent(*got, testing::GoldenRecording());
 }
 
