@@ -1020,6 +1020,13 @@ absl::Status Session::SetUp() {
         (void)tracker_.SynthesizeFromProc(pid);  // processes may exit meanwhile
       }
     }
+  } else if (child_) {
+    // Until its exec, the command is a copy of this recorder, waiting at
+    // the gate: samples inside that exec still have the recorder's user
+    // registers, and are named with these mappings. Its tables are not
+    // built (nothing of it runs in user mode before the exec).
+    (void)tracker_.SynthesizeFromProc(static_cast<uint32_t>(child_->pid()));
+    (void)tracker_.TakeChangedPids();
   }
   UpdateUnwindTables();
   return absl::OkStatus();

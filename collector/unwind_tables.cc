@@ -49,6 +49,7 @@ absl::StatusOr<EncodedTable> EncodeTable(const unwind::UnwindTable& table) {
     return absl::InvalidArgumentError("the unwind table spans more than 4 GiB of addresses");
   }
   out.rows.reserve(table.rows.size());
+  absl::flat_hash_map<int32_t, uint32_t> far_index;  // offset -> index in out.far
   for (const unwind::UnwindRow& r : table.rows) {
     rp_unwind_row e{};
     e.pc = static_cast<uint32_t>(r.pc - out.pc_base);
@@ -69,13 +70,28 @@ absl::StatusOr<EncodedTable> EncodeTable(const unwind::UnwindTable& table) {
                               r.cfa_offset <= std::numeric_limits<int16_t>::max();
         const bool fits_fp = !r.fp_saved || (r.fp_offset % 8 == 0 && r.fp_offset / 8 >= -128 &&
                                              r.fp_offset / 8 <= 127);
-        if (!fits_cfa || !fits_fp || r.ra_offset != -8) {
+        constexpr size_t kMaxFar = size_t{std::numeric_limits<int16_t>::max()} + 1;
+        if (!fits_fp || r.ra_offset != -8 ||
+            (!fits_cfa && !far_index.contains(r.cfa_offset) && out.far.size() == kMaxFar)) {
           e.kind = RP_ROW_UNSUPPORTED;
           ++out.unencodable_rows;
           break;
         }
         e.kind = r.cfa_base == CfaBase::kSp ? RP_ROW_SP : RP_ROW_FP;
-        e.cfa_offset = static_cast<int16_t>(r.cfa_offset);
+        if (fits_cfa) {
+          e.cfa_offset = static_cast<int16_t>(r.cfa_offset);
+        } else {
+          auto [it, inserted] =
+              far_index.try_emplace(r.cfa_offset, static_cast<uint32_t>(out.far.size()));
+          if (inserted) {
+            rp_unwind_row f{};
+            f.pc = static_cast<uint32_t>(r.cfa_offset);
+            out.far.push_back(f);
+          }
+          e.kind |= RP_ROW_FAR_CFA;
+          // The index, 0..32767, kept in the 16 bits as they are.
+          e.cfa_offset = static_cast<int16_t>(static_cast<uint16_t>(it->second));
+        }
         if (r.fp_saved) {
           e.kind |= RP_ROW_FP_SAVED;
           e.fp_offset8 = static_cast<int8_t>(r.fp_offset / 8);
@@ -213,6 +229,10 @@ absl::Status UnwindTables::Load(const std::string& key, Binary& b, const Encoded
   if (written.ok()) {
     written = writer_->WriteRows(first + static_cast<uint32_t>(t.rows.size()), t.pages);
   }
+  if (written.ok() && !t.far.empty()) {
+    written =
+        writer_->WriteRows(first + static_cast<uint32_t>(t.rows.size() + t.pages.size()), t.far);
+  }
   if (!written.ok()) {
     Free(first, n);
     free_slots_.push_back(slot);
@@ -223,6 +243,7 @@ absl::Status UnwindTables::Load(const std::string& key, Binary& b, const Encoded
   bin.row_start = first;
   bin.row_count = static_cast<uint32_t>(t.rows.size());
   bin.page_count = static_cast<uint32_t>(t.pages.size());
+  bin.far_count = static_cast<uint32_t>(t.far.size());
   bin.generation = ++slot_generation_[slot];
   bin.source = t.source;
   if (absl::Status s = writer_->WriteBin(slot, bin); !s.ok()) {

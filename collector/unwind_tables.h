@@ -63,9 +63,11 @@ class UnwindMapWriter {
   virtual absl::Status DeleteProcMaps(uint32_t tgid) = 0;
 };
 
-// A table in the BPF encoding. Rows whose rule does not fit the 8-byte row
-// (CFA offset beyond int16, FP slot not a multiple of 8 or too far) become
-// RP_ROW_UNSUPPORTED, so the unwinder falls back to frame pointers there.
+// A table in the BPF encoding. A CFA offset beyond int16 goes to the far
+// list (RP_ROW_FAR_CFA). Rows whose rule does not fit the 8-byte row (FP
+// slot not a multiple of 8 or too far, RA not at CFA-8, more than 32768
+// distinct far offsets) become RP_ROW_UNSUPPORTED: the walk is finished in
+// user space there.
 struct EncodedTable {
   uint64_t pc_base = 0;
   uint32_t source = 0;  // RP_UNWOUND_SFRAME or RP_UNWOUND_EHFRAME
@@ -74,9 +76,12 @@ struct EncodedTable {
   // .pc is the index of the row in force there, the rest a copy of its rule,
   // with RP_ROW_WHOLE_PAGE when that row holds for the whole page.
   std::vector<rp_unwind_row> pages;
+  // far[i].pc: far CFA offset i (as uint32_t), for rows with RP_ROW_FAR_CFA.
+  std::vector<rp_unwind_row> far;
   size_t unencodable_rows = 0;
-  // Array entries the table takes in "unwind_rows": rows, then the page index.
-  size_t entries() const { return rows.size() + pages.size(); }
+  // Array entries the table takes in "unwind_rows": rows, the page index,
+  // then the far offsets.
+  size_t entries() const { return rows.size() + pages.size() + far.size(); }
 };
 // InvalidArgument when the table spans more than 4 GiB of addresses.
 absl::StatusOr<EncodedTable> EncodeTable(const unwind::UnwindTable& table);

@@ -18,6 +18,7 @@ typedef __u32 rp_u32;
 typedef __u64 rp_u64;
 typedef __s8 rp_s8;
 typedef __s16 rp_s16;
+typedef __s32 rp_s32;
 typedef __s64 rp_s64;
 #else
 #include <stdint.h>
@@ -27,6 +28,7 @@ typedef uint32_t rp_u32;
 typedef uint64_t rp_u64;
 typedef int8_t rp_s8;
 typedef int16_t rp_s16;
+typedef int32_t rp_s32;
 typedef int64_t rp_s64;
 #endif
 
@@ -83,9 +85,13 @@ enum rp_unwind_stop {
 #define RP_ROW_UNDEFINED 3   /* outermost frame */
 #define RP_ROW_UNSUPPORTED 4 /* fall back to frame pointers */
 #define RP_ROW_KIND_MASK 7
-#define RP_ROW_FP_SAVED 8     /* FP = *(CFA + 8 * fp_offset8); RA is always *(CFA - 8) */
-#define RP_ROW_RULE_MASK 15   /* the bits of kind that make up the rule */
-#define RP_ROW_WHOLE_PAGE 128 /* page index entries only: see below */
+#define RP_ROW_FP_SAVED 8 /* FP = *(CFA + 8 * fp_offset8); RA is always *(CFA - 8) */
+/* The CFA offset does not fit in cfa_offset (a frame of 32 KiB or more):
+ * cfa_offset is the index of the offset among the binary's far offsets
+ * (rp_unwind_bin.far_count). */
+#define RP_ROW_FAR_CFA 64
+#define RP_ROW_RULE_MASK (15 | RP_ROW_FAR_CFA) /* the bits of kind that make up the rule */
+#define RP_ROW_WHOLE_PAGE 128                  /* page index entries only: see below */
 
 struct rp_unwind_row {
   rp_u32 pc; /* ELF virtual address - the binary's pc_base */
@@ -112,7 +118,9 @@ struct rp_unwind_bin {
   rp_u32 generation; /* bumped when the slot is reused */
   rp_u32 source;     /* RP_UNWOUND_SFRAME or RP_UNWOUND_EHFRAME */
   rp_u32 page_count; /* page index entries, at row_start + row_count */
-  rp_u32 pad;
+  /* Far CFA offsets, after the page index (at row_start + row_count +
+   * page_count): entry i's pc field is offset i, a signed 32-bit value. */
+  rp_u32 far_count;
 };
 
 /* rp_map_entry.bin of an executable mapping that has no table and never
@@ -167,8 +175,8 @@ struct rp_row_cache {
 #endif
 RP_STATIC_ASSERT(sizeof(struct rp_row_cache) <= 32768, "a per-CPU array value is at most 32 KiB");
 RP_STATIC_ASSERT((RP_UNWOUND_EHFRAME << RP_ROW_CACHE_SOURCE_SHIFT) <= 255 &&
-                     (RP_ROW_RULE_MASK >> RP_ROW_CACHE_SOURCE_SHIFT) == 0,
-                 "the source bits fit in rp_row_cache_entry.kind above the rule");
+                     (RP_ROW_RULE_MASK & (3 << RP_ROW_CACHE_SOURCE_SHIFT)) == 0,
+                 "the source bits fit in rp_row_cache_entry.kind beside the rule");
 
 /* A copy of part of the user stack (per-CPU map "stack_window"): the
  * unwinder reads whole pages of stack at once, to the end of the page it

@@ -245,7 +245,7 @@ struct unwind_ctx {
 
 /* What unwind_step needs of a row: a copy, from the row cache or the table. */
 struct found_row {
-  rp_s16 cfa_offset;
+  rp_s32 cfa_offset;
   rp_u8 kind; /* RP_ROW_* kind and flags; RP_ROW_NOINFO: none */
   rp_s8 fp_offset8;
   rp_u8 cached;  /* 1: from the row cache */
@@ -408,6 +408,19 @@ __noinline int find_rule(struct rp_proc_maps* pm, struct rp_unwind_state* st,
   struct rp_unwind_row* row = find_row(pm, st, pc, &source, &bin, &generation, &unpublished);
   if (!row || !bin) return unpublished;
   rule_from_row(out, row, source);
+  if (out->kind & RP_ROW_FAR_CFA) {
+    /* A frame of 32 KiB or more: the offset is in the far list. Rare, so
+     * not cached (a cache entry's offset is 16 bits). */
+    rp_u32 idx = (rp_u16)row->cfa_offset;
+    rp_u32 at = bin->row_start + bin->row_count + bin->page_count + idx;
+    struct rp_unwind_row* far = idx < bin->far_count ? bpf_map_lookup_elem(&unwind_rows, &at) : 0;
+    if (!far) {
+      out->kind = RP_ROW_NOINFO;
+      return 0;
+    }
+    out->cfa_offset = (rp_s32)far->pc;
+    return 0;
+  }
   /* The collector clears a slot (row_count 0) before it reuses its rows and
    * gives it a new generation after: if either changed while the row was
    * read, the row may be half rewritten. Use it for this frame, as before

@@ -130,27 +130,40 @@ TEST(EncodeTable, RulesThatFitAndRulesThatDoNot) {
             row(0x1001, CfaBase::kSp, 16, true, -16),
             row(0x1004, CfaBase::kFp, 16, true, -16),
             row(0x1010, CfaBase::kFp, 16, true, -16),  // same after encoding: merged
-            row(0x1020, CfaBase::kSp, 40000),          // beyond int16
+            row(0x1020, CfaBase::kSp, 40000),          // beyond int16: far
             row(0x1030, CfaBase::kSp, 16, true, -12),  // FP slot not a multiple of 8
             row(0x1040, CfaBase::kUndefined, 0),
-            row(0x1050, CfaBase::kNoInfo, 0)};
+            row(0x1050, CfaBase::kNoInfo, 0),
+            row(0x1060, CfaBase::kFp, -262336),  // far, negative
+            row(0x1070, CfaBase::kSp, 40000)};   // the same far offset again
   absl::StatusOr<EncodedTable> e = EncodeTable(t);
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ(e->pc_base, 0x1000u);
   EXPECT_EQ(e->source, RP_UNWOUND_EHFRAME);
-  ASSERT_EQ(e->rows.size(), 6u);
+  ASSERT_EQ(e->rows.size(), 9u);
   EXPECT_EQ(e->rows[0].kind, RP_ROW_SP);
   EXPECT_EQ(e->rows[0].cfa_offset, 8);
   EXPECT_EQ(e->rows[1].kind, RP_ROW_SP | RP_ROW_FP_SAVED);
   EXPECT_EQ(e->rows[1].fp_offset8, -2);
   EXPECT_EQ(e->rows[2].pc, 4u);
   EXPECT_EQ(e->rows[2].kind, RP_ROW_FP | RP_ROW_FP_SAVED);
+  // Offsets beyond int16 are indexes into the far list, each offset once.
   EXPECT_EQ(e->rows[3].pc, 0x20u);
-  EXPECT_EQ(e->rows[3].kind, RP_ROW_UNSUPPORTED);  // both unencodable rows, merged
-  EXPECT_EQ(e->rows[4].kind, RP_ROW_UNDEFINED);
-  EXPECT_EQ(e->rows[4].pc, 0x40u);
-  EXPECT_EQ(e->rows[5].kind, RP_ROW_NOINFO);
-  EXPECT_EQ(e->unencodable_rows, 2u);
+  EXPECT_EQ(e->rows[3].kind, RP_ROW_SP | RP_ROW_FAR_CFA);
+  EXPECT_EQ(e->rows[3].cfa_offset, 0);
+  EXPECT_EQ(e->rows[4].kind, RP_ROW_UNSUPPORTED);
+  EXPECT_EQ(e->rows[5].kind, RP_ROW_UNDEFINED);
+  EXPECT_EQ(e->rows[5].pc, 0x40u);
+  EXPECT_EQ(e->rows[6].kind, RP_ROW_NOINFO);
+  EXPECT_EQ(e->rows[7].kind, RP_ROW_FP | RP_ROW_FAR_CFA);
+  EXPECT_EQ(e->rows[7].cfa_offset, 1);
+  EXPECT_EQ(e->rows[8].kind, RP_ROW_SP | RP_ROW_FAR_CFA);
+  EXPECT_EQ(e->rows[8].cfa_offset, 0);
+  ASSERT_EQ(e->far.size(), 2u);
+  EXPECT_EQ(static_cast<int32_t>(e->far[0].pc), 40000);
+  EXPECT_EQ(static_cast<int32_t>(e->far[1].pc), -262336);
+  EXPECT_EQ(e->entries(), e->rows.size() + e->pages.size() + 2);
+  EXPECT_EQ(e->unencodable_rows, 1u);
 
   EXPECT_EQ(PageRows(*e), std::vector<uint32_t>{0});  // all rows within the first page
   EXPECT_FALSE(e->pages[0].kind & RP_ROW_WHOLE_PAGE);
