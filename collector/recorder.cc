@@ -500,6 +500,13 @@ void Session::UpdateUnwindTables() {
     }
   }
   for (uint32_t pid : exited) (void)unwind_->RemoveProcess(pid);
+  // Tables that deferred walks asked for: built now, and published to every
+  // process that maps them.
+  for (uint32_t pid : unwind_->BuildWanted()) {
+    if (absl::Status s = unwind_->UpdateProcess(pid, tracker_.CurrentMappings(pid)); !s.ok()) {
+      Warn(absl::StrCat("unwind tables of process ", pid, ": ", s.message()));
+    }
+  }
 }
 
 absl::Status Session::Wait(int timeout_ms) {
@@ -609,12 +616,21 @@ void Session::FinishDeferredWalk(const RingSample& s, std::vector<uint64_t>* pcs
     *flags = (*flags & ~formats::kSampleStopMask) |
              (static_cast<uint32_t>(stop) << formats::kSampleStopShift);
   };
+  // The binaries this walk needed a table for (or will, further up):
+  // built before the next samples come.
+  auto want_tables = [&] {
+    if (!unwind_) return;
+    for (uint64_t pc : *pcs) {
+      if (const formats::Mapping* m = tracker_.FindMapping(s.pid, s.time_ns, pc)) unwind_->Want(*m);
+    }
+  };
   auto it = stack_copies_.find(s.cpu);
   if (it == stack_copies_.end() || it->second.time_ns != s.time_ns || it->second.tid != s.tid ||
       pcs->empty() || it->second.frame != pcs->size() - 1) {
     // The copy did not fit in the ring: the walk ends where BPF left it.
     ++loss_.deferred_copies_lost;
     set_stop(UnwindStop::kCopyLost);
+    want_tables();
     return;
   }
   StackCopy copy = std::move(it->second);
@@ -642,6 +658,7 @@ void Session::FinishDeferredWalk(const RingSample& s, std::vector<uint64_t>* pcs
   for (size_t i = 1; i < stack->pcs.size() && pcs->size() < RP_MAX_STACK_DEPTH; ++i) {
     pcs->push_back(stack->pcs[i]);
   }
+  want_tables();
   UnwindStop stop = DwarfStopOf(*stack, s.pid, s.time_ns);
   if (pcs->size() >= RP_MAX_STACK_DEPTH && stop != UnwindStop::kEnd) stop = UnwindStop::kDepth;
   if (stop == UnwindStop::kDepth) {
@@ -974,6 +991,9 @@ absl::Status Session::SetUp() {
     if (vdso_) unwind_->SetVdsoPath(vdso_->path());
     // Samples wait in user space (pending_) while tables are built.
     unwind_->SetAfterBuild([this] { (void)sampler_->Drain(); });
+    // Tables are built when a sample needs one (its walk was deferred):
+    // -a does not build one for every binary mapped anywhere.
+    unwind_->SetLazy(true);
   }
   if (tables() || dwarf()) {
     epoll_ = ScopedFd(epoll_create1(EPOLL_CLOEXEC));

@@ -318,7 +318,58 @@ absl::Status UnwindTables::UpdateProcess(uint32_t pid,
   bool missing = false;
   RETURN_IF_ERROR(Publish(pid, mappings, /*build=*/false, &missing));
   if (!missing) return absl::OkStatus();
-  return Publish(pid, mappings, /*build=*/true, &missing);
+  if (!lazy_) return Publish(pid, mappings, /*build=*/true, &missing);
+  formats::Mapping vdso;
+  for (const formats::Mapping* m : mappings) {
+    m = TableMapping(m, &vdso);
+    if (m == nullptr) continue;
+    const std::string key = KeyOf(*m);
+    auto it = binaries_.find(key);
+    if (it != binaries_.end() && (!it->second.has_table || it->second.resident)) continue;
+    std::vector<uint32_t>& pids = waiting_[key];
+    if (std::find(pids.begin(), pids.end(), pid) == pids.end()) pids.push_back(pid);
+  }
+  return absl::OkStatus();
+}
+
+const formats::Mapping* UnwindTables::TableMapping(const formats::Mapping* m,
+                                                   formats::Mapping* vdso) const {
+  if (m->path == "[vdso]" && !vdso_path_.empty()) {
+    *vdso = *m;
+    vdso->path = vdso_path_;
+    return vdso;
+  }
+  // Anonymous code ("" from /proc, "//anon" from the kernel's MMAP2), the
+  // vDSO without an image, and files no longer there have no table.
+  if (m->path.empty() || m->path[0] != '/' || m->path.starts_with("//") ||
+      m->path.ends_with(" (deleted)")) {
+    return nullptr;
+  }
+  return m;
+}
+
+void UnwindTables::Want(const formats::Mapping& mapping) {
+  formats::Mapping vdso;
+  const formats::Mapping* m = TableMapping(&mapping, &vdso);
+  if (m == nullptr) return;
+  std::string key = KeyOf(*m);
+  auto it = binaries_.find(key);
+  if (it != binaries_.end() && (!it->second.has_table || it->second.resident)) return;
+  wanted_.try_emplace(std::move(key), *m);
+}
+
+std::vector<uint32_t> UnwindTables::BuildWanted() {
+  std::vector<uint32_t> pids;
+  for (auto& [key, m] : std::exchange(wanted_, {})) {
+    Acquire(m, key);
+    auto w = waiting_.find(key);
+    if (w == waiting_.end()) continue;
+    pids.insert(pids.end(), w->second.begin(), w->second.end());
+    waiting_.erase(w);
+  }
+  std::sort(pids.begin(), pids.end());
+  pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
+  return pids;
 }
 
 absl::Status UnwindTables::Publish(uint32_t pid,
@@ -342,14 +393,10 @@ absl::Status UnwindTables::Publish(uint32_t pid,
     e.bin = bin;
     e.generation = generation;
   };
-  for (const formats::Mapping* m : mappings) {
-    if (m->path == "[vdso]" && !vdso_path_.empty()) {
-      vdso = *m;
-      vdso.path = vdso_path_;
-      m = &vdso;
-    }
-    if (m->path.empty() || m->path[0] != '/' || m->path.ends_with(" (deleted)")) {
-      add(*m, RP_BIN_NONE, 0, 0);  // anonymous code, or a file no longer there
+  for (const formats::Mapping* original : mappings) {
+    const formats::Mapping* m = TableMapping(original, &vdso);
+    if (m == nullptr) {
+      add(*original, RP_BIN_NONE, 0, 0);  // anonymous code, or a file no longer there
       continue;
     }
     const std::string key = KeyOf(*m);
@@ -410,6 +457,8 @@ void UnwindTables::Preload(const std::string& path) {
 
 absl::Status UnwindTables::RemoveProcess(uint32_t pid) {
   written_.erase(pid);
+  for (auto& [key, pids] : waiting_)
+    pids.erase(std::remove(pids.begin(), pids.end(), pid), pids.end());
   absl::Status s = writer_->DeleteProcMaps(pid);
   return absl::IsNotFound(s) ? absl::OkStatus() : s;
 }

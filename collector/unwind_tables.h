@@ -117,6 +117,17 @@ class UnwindTables {
   // Builds and loads the table of the ELF file at `path` ahead of need
   // (e.g. a command's executable and the C library before it starts).
   void Preload(const std::string& path);
+  // Lazy: UpdateProcess builds nothing; it publishes the tables that exist
+  // and remembers which binaries the process waits for. Want() asks for a
+  // binary's table (a sample's walk needed it: the BPF program deferred
+  // it to user space), and BuildWanted() builds what was asked for and
+  // says which processes to publish again. Binaries no sample ever runs in
+  // (most of what -a finds mapped) then cost nothing.
+  void SetLazy(bool lazy) { lazy_ = lazy; }
+  void Want(const formats::Mapping& m);
+  // Builds the wanted tables; returns the processes that map them (and
+  // were not removed since), to UpdateProcess again.
+  std::vector<uint32_t> BuildWanted();
   // Called after each table is built: building a big binary's table takes
   // long enough (cc1plus: ~170 ms; -a: hundreds of binaries) for the BPF
   // ring to fill unless the caller drains it in between.
@@ -143,6 +154,8 @@ class UnwindTables {
   // before are used, and *missing says whether others were skipped.
   absl::Status Publish(uint32_t pid, const std::vector<const formats::Mapping*>& mappings,
                        bool build, bool* missing);
+  // The mapping as tables see it: [vdso] becomes the captured image.
+  const formats::Mapping* TableMapping(const formats::Mapping* m, formats::Mapping* vdso) const;
   // The binary's entry, built and loaded if it is not resident.
   Binary& Acquire(const formats::Mapping& m, const std::string& key);
   absl::StatusOr<unwind::UnwindTable> BuildTable(const std::string& path);
@@ -154,6 +167,10 @@ class UnwindTables {
   void Evict(const std::string& key);
 
   CallGraphMode mode_;
+  bool lazy_ = false;
+  // Lazy mode: binaries asked for, by key; processes waiting for each key.
+  absl::flat_hash_map<std::string, formats::Mapping> wanted_;
+  absl::flat_hash_map<std::string, std::vector<uint32_t>> waiting_;
   std::string vdso_path_;
   UnwindMapWriter* writer_;
   WarnFn warn_;

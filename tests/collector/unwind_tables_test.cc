@@ -285,6 +285,51 @@ TEST(UnwindTables, PublishesTablesAndBiasPerProcess) {
   EXPECT_TRUE(tables.RemoveProcess(42).ok());  // already gone: fine
 }
 
+// Lazy mode (the recorder's): nothing is built until a walk asks for it,
+// and then every process that maps the binary is published again.
+TEST(UnwindTables, LazyModeBuildsOnlyWhatWalksAskFor) {
+  MemoryMaps maps(1 << 20);
+  UnwindTables tables(CallGraphMode::kAuto, &maps, [](const std::string&) {});
+  tables.SetLazy(true);
+  const std::string sframe = kWorkloads + "/workload_chain_sframe";
+  const std::string ehframe = kWorkloads + "/workload_chain_ehframe";
+  formats::Mapping a = ExecMapping(sframe, 0x555500001000);
+  formats::Mapping b = ExecMapping(ehframe, 0x7f0000001000);
+  formats::Mapping anon;
+  anon.path = "//anon";
+  anon.start = 0x7f2000000000;
+  anon.end = anon.start + 4096;
+  ASSERT_TRUE(tables.UpdateProcess(7, {&a, &b, &anon}).ok());
+  ASSERT_TRUE(tables.UpdateProcess(8, {&a}).ok());
+  ASSERT_TRUE(tables.UpdateProcess(9, {&b}).ok());
+  EXPECT_EQ(tables.stats().tables_loaded, 0u);
+  // Only the anonymous code is in a list (no table, and none coming): a
+  // PC in the two binaries finds no entry, so its walk is deferred.
+  ASSERT_TRUE(maps.procs.count(7));
+  EXPECT_EQ(maps.procs[7].count, 1u);
+  EXPECT_EQ(maps.procs[7].entries[0].bin, RP_BIN_NONE);
+  EXPECT_FALSE(maps.procs.count(8));
+  EXPECT_TRUE(tables.BuildWanted().empty());
+
+  tables.Want(a);
+  tables.Want(a);                             // asked twice: built once
+  ASSERT_TRUE(tables.RemoveProcess(8).ok());  // exited meanwhile
+  EXPECT_EQ(tables.BuildWanted(), std::vector<uint32_t>{7});
+  EXPECT_EQ(tables.stats().tables_loaded, 1u);
+  ASSERT_TRUE(tables.UpdateProcess(7, {&a, &b, &anon}).ok());
+  EXPECT_EQ(maps.procs[7].count, 2u);
+  EXPECT_EQ(maps.procs[7].entries[0].start, a.start);
+  EXPECT_NE(maps.procs[7].entries[0].bin, RP_BIN_NONE);
+  EXPECT_TRUE(SameRows(maps.RowsOf(maps.procs[7].entries[0]), Expected(sframe, true).rows));
+  // A binary that is loaded already is not asked for again.
+  tables.Want(a);
+  EXPECT_TRUE(tables.BuildWanted().empty());
+  EXPECT_EQ(tables.stats().tables_loaded, 1u);
+  tables.Want(b);
+  EXPECT_EQ(tables.BuildWanted(), (std::vector<uint32_t>{7, 9}));
+  EXPECT_EQ(tables.stats().tables_loaded, 2u);
+}
+
 TEST(UnwindTables, EvictsLeastRecentlyUsedToStayUnderTheCap) {
   const std::string sframe = kWorkloads + "/workload_chain_sframe";
   const std::string ehframe = kWorkloads + "/workload_chain_ehframe";
