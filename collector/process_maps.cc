@@ -16,9 +16,59 @@ namespace ringprof::collector {
 
 void ProcessMapTracker::AddMapping(formats::Mapping m) {
   m.id = static_cast<uint32_t>(mappings_.size() + 1);
-  pids_[m.pid].mappings.push_back(static_cast<uint32_t>(mappings_.size()));
+  const auto idx = static_cast<uint32_t>(mappings_.size());
+  const uint64_t start = m.start;
+  const uint64_t end = m.end;
+  const uint64_t time = m.time_ns;
   changed_pids_.push_back(m.pid);
+  std::map<uint64_t, Segment>& segs = pids_[m.pid].segments;
   mappings_.push_back(std::move(m));
+  if (start >= end) return;
+  // Split the segments that straddle the new mapping's ends.
+  auto split_at = [&](uint64_t at) {
+    auto it = segs.upper_bound(at);
+    if (it == segs.begin()) return;
+    --it;
+    if (it->first < at && at < it->second.end) {
+      Segment tail{it->second.end, it->second.versions};
+      it->second.end = at;
+      segs.emplace(at, std::move(tail));
+    }
+  };
+  split_at(start);
+  split_at(end);
+  // Add the new version to every segment in [start, end), and cover the
+  // gaps between them with segments of their own.
+  auto add = [&](Segment& seg) {
+    auto pos = std::upper_bound(
+        seg.versions.begin(), seg.versions.end(), time,
+        [](uint64_t t, const std::pair<uint64_t, uint32_t>& v) { return t < v.first; });
+    seg.versions.insert(pos, {time, idx});
+  };
+  uint64_t pos = start;
+  auto it = segs.lower_bound(start);
+  while (pos < end) {
+    if (it != segs.end() && it->first == pos) {
+      add(it->second);
+      pos = it->second.end;
+      ++it;
+      continue;
+    }
+    const uint64_t gap_end = it != segs.end() && it->first < end ? it->first : end;
+    it = std::next(segs.emplace_hint(it, pos, Segment{gap_end, {{time, idx}}}));
+    pos = gap_end;
+  }
+}
+
+const formats::Mapping* ProcessMapTracker::VersionAt(const Segment& seg, uint64_t time_ns,
+                                                     uint64_t floor) const {
+  auto v = std::upper_bound(
+      seg.versions.begin(), seg.versions.end(), time_ns,
+      [](uint64_t t, const std::pair<uint64_t, uint32_t>& x) { return t < x.first; });
+  if (v == seg.versions.begin()) return nullptr;
+  --v;
+  if (v->first < floor) return nullptr;
+  return &mappings_[v->second];
 }
 
 void ProcessMapTracker::StartGeneration(uint32_t pid, uint64_t time_ns, uint32_t parent) {
@@ -134,10 +184,10 @@ const formats::Mapping* ProcessMapTracker::Find(uint32_t pid, uint64_t time_ns, 
   const Generation* gen = GenerationAt(st, time_ns);
   const uint64_t floor = gen != nullptr ? gen->time_ns : 0;
   const formats::Mapping* best = nullptr;
-  for (uint32_t idx : st.mappings) {
-    const formats::Mapping& m = mappings_[idx];
-    if (addr < m.start || addr >= m.end || m.time_ns > time_ns || m.time_ns < floor) continue;
-    if (best == nullptr || m.time_ns >= best->time_ns) best = &m;
+  auto seg = st.segments.upper_bound(addr);
+  if (seg != st.segments.begin()) {
+    --seg;
+    if (addr < seg->second.end) best = VersionAt(seg->second, time_ns, floor);
   }
   if (best == nullptr && gen != nullptr && gen->parent != 0 && gen->parent != pid) {
     return Find(gen->parent, gen->time_ns, addr, depth + 1);
@@ -155,11 +205,19 @@ void ProcessMapTracker::CollectMappings(uint32_t pid, uint64_t time_ns, int dept
   auto overlaps = [](const formats::Mapping* a, const formats::Mapping* b) {
     return a->start < b->end && b->start < a->end;
   };
+  // The mappings in force somewhere at time_ns (each once), newest first,
+  // so that a mapping partly replaced by a later one is skipped.
+  std::vector<const formats::Mapping*> visible;
+  for (const auto& [start, seg] : st.segments) {
+    const formats::Mapping* m = VersionAt(seg, time_ns, floor);
+    if (m != nullptr && (visible.empty() || visible.back() != m)) visible.push_back(m);
+  }
+  std::sort(visible.begin(), visible.end(), [](auto* a, auto* b) { return a->id > b->id; });
+  visible.erase(std::unique(visible.begin(), visible.end()), visible.end());
+  std::stable_sort(visible.begin(), visible.end(),
+                   [](auto* a, auto* b) { return a->time_ns > b->time_ns; });
   std::vector<const formats::Mapping*> own;
-  // Newest first, so that a mapping replaced by a later one is skipped.
-  for (auto idx = st.mappings.rbegin(); idx != st.mappings.rend(); ++idx) {
-    const formats::Mapping* m = &mappings_[*idx];
-    if (m->time_ns > time_ns || m->time_ns < floor) continue;
+  for (const formats::Mapping* m : visible) {
     if (std::none_of(own.begin(), own.end(), [&](auto* o) { return overlaps(o, m); })) {
       own.push_back(m);
     }

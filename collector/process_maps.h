@@ -19,6 +19,7 @@
 #define RINGPROF_COLLECTOR_PROCESS_MAPS_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -80,10 +81,25 @@ class ProcessMapTracker {
     uint64_t time_ns = 0;
     uint32_t parent = 0;
   };
-  struct PidState {
-    std::vector<uint32_t> mappings;       // indexes into mappings_
-    std::vector<Generation> generations;  // ascending by time
+  // What covered one address range of a process over time: every mapping
+  // that covers all of [start, end), as (time it appeared, index into
+  // mappings_), ascending by time (ties: in the order they came). The
+  // mapping in force at time t is the last one at or before t. Segments
+  // are split where mappings begin and end, so a lookup is a search in
+  // the segment map and one in its versions, however many mappings the
+  // process has had (a dlopen/dlclose loop maps the same range thousands
+  // of times; munmap is not reported).
+  struct Segment {
+    uint64_t end = 0;
+    std::vector<std::pair<uint64_t, uint32_t>> versions;
   };
+  struct PidState {
+    std::map<uint64_t, Segment> segments;  // by start, not overlapping
+    std::vector<Generation> generations;   // ascending by time
+  };
+  // The mapping of st in force at time_ns over the segment `seg`, unless it
+  // appeared before `floor` (an earlier generation's).
+  const formats::Mapping* VersionAt(const Segment& seg, uint64_t time_ns, uint64_t floor) const;
   void AddMapping(formats::Mapping m);
   // The generation of `st` in force at time_ns, or nullptr (before the first).
   static const Generation* GenerationAt(const PidState& st, uint64_t time_ns);

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <cstring>
+#include <random>
 #include <vector>
 
 #include "collector/event_spec.h"
@@ -232,6 +233,78 @@ TEST(ProcessMapTracker, ForkBeforeParentMmapIsAppliedStillInherits) {
   fork2.time_ns = 70;
   t.Apply(fork2);
   EXPECT_EQ(t.Resolve(400, 80, 0x5010).address, 0x2010u);
+}
+
+// Partly overlapping mappings, out of time order, many at one address
+// (what a dlopen/dlclose loop gives): every lookup agrees with the rule
+// itself, the newest mapping at or before the time that covers the address.
+TEST(ProcessMapTracker, LookupsAgreeWithTheNewestCoveringMapping) {
+  struct Added {
+    uint64_t time, start, end;
+    uint32_t order;
+  };
+  std::mt19937_64 rng(42);
+  ProcessMapTracker t;
+  std::vector<Added> added;
+  for (uint32_t i = 0; i < 600; ++i) {
+    // Page-aligned ranges in a 64-page window, so most overlap.
+    const uint64_t start = 0x10000 + (rng() % 64) * 0x1000;
+    const uint64_t len = (1 + rng() % 8) * 0x1000;
+    const uint64_t time = 10 + rng() % 1000;
+    t.Apply(Mmap(5, time, start, len, i * 0x1000, "/lib/l" + std::to_string(i)));
+    added.push_back({time, start, start + len, i});
+  }
+  auto reference = [&](uint64_t time, uint64_t addr) -> int64_t {
+    int64_t best = -1;
+    for (const Added& a : added) {
+      if (addr < a.start || addr >= a.end || a.time > time) continue;
+      if (best < 0 || a.time >= added[static_cast<size_t>(best)].time) best = a.order;
+    }
+    return best;
+  };
+  for (int q = 0; q < 5000; ++q) {
+    const uint64_t addr = 0xf000 + rng() % (80 * 0x1000);
+    const uint64_t time = rng() % 1100;
+    const int64_t want = reference(time, addr);
+    const formats::UserFrame got = t.Resolve(5, time, addr);
+    if (want < 0) {
+      ASSERT_EQ(got.mapping_id, 0u) << std::hex << addr << " at " << std::dec << time;
+    } else {
+      const Added& a = added[static_cast<size_t>(want)];
+      ASSERT_NE(got.mapping_id, 0u) << std::hex << addr << " at " << std::dec << time;
+      ASSERT_EQ(got.address, addr - a.start + a.order * 0x1000)
+          << std::hex << addr << " at " << std::dec << time;
+    }
+  }
+  // The current mappings never overlap, and each is one that some lookup
+  // now would give.
+  std::vector<const formats::Mapping*> now = t.CurrentMappings(5);
+  ASSERT_FALSE(now.empty());
+  for (size_t i = 1; i < now.size(); ++i) EXPECT_LE(now[i - 1]->end, now[i]->start);
+  for (const formats::Mapping* m : now) {
+    EXPECT_EQ(t.FindMapping(5, UINT64_MAX, m->start), m) << std::hex << m->start;
+  }
+}
+
+// A sample inside execve, after the switch to the new address space, still
+// has the old image's IP: it resolves in the address space before the exec.
+TEST(ProcessMapTracker, ResolvesBeforeTheExecThatBeganTheGeneration) {
+  ProcessMapTracker t;
+  t.Apply(Mmap(100, 10, 0x7000, 0x1000, 0x5000, "/lib/libc.so.6"));
+  SidebandRecord exec;
+  exec.kind = SidebandRecord::Kind::kComm;
+  exec.exec = true;
+  exec.pid = exec.tid = 100;
+  exec.time_ns = 20;
+  exec.comm = "new";
+  t.Apply(exec);
+  EXPECT_EQ(t.Resolve(100, 25, 0x7010).mapping_id, 0u);
+  const formats::UserFrame old = t.ResolveBeforeExec(100, 25, 0x7010);
+  EXPECT_NE(old.mapping_id, 0u);
+  EXPECT_EQ(old.address, 0x5010u);
+  // Before any exec, or for a pid never seen: nothing.
+  EXPECT_EQ(t.ResolveBeforeExec(100, 15, 0x7010).mapping_id, 0u);
+  EXPECT_EQ(t.ResolveBeforeExec(999, 25, 0x7010).mapping_id, 0u);
 }
 
 TEST(ProcessMapTracker, ParsesProcMaps) {
