@@ -33,6 +33,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -105,6 +106,8 @@ int Stacks(const std::string& path) {
   put("unwind_binaries_without_table", loss.unwind_binaries_without_table);
   put("unwind_tables_too_big", loss.unwind_tables_too_big);
   put("bad_ring_records", loss.bad_ring_records);
+  put("deferred_walks", loss.deferred_walks);
+  put("deferred_copies_lost", loss.deferred_copies_lost);
   put("unsymbolized_frames", p.unsymbolized_frames);
   put("mappings_in_profile", p.mappings.size());
   put("mappings_recorded", rec->mappings.size());
@@ -140,15 +143,19 @@ int Stacks(const std::string& path) {
   put("samples_without_method", no_method);
   put("table_miss_without_method", stop_miss_no_method);
   // Why each raw sample's user walk ended, from its flags (all samples).
-  const char* stops[] = {"unknown", "end", "table_miss", "read_fault", "depth", "bad_frame"};
-  for (int i = 0; i < 6; ++i)
+  const char* stops[] = {"unknown", "end",       "table_miss", "read_fault",
+                         "depth",   "bad_frame", "copy_lost"};
+  static_assert(std::size(stops) == std::size(ringprof::formats::UnwindSummary{}.by_stop));
+  for (size_t i = 0; i < std::size(stops); ++i)
     std::printf("# raw_stop_%s %llu\n", stops[i], static_cast<unsigned long long>(raw_stop[i]));
-  const char* methods[] = {"sframe", "eh_frame", "fp", "dwarf", "mixed"};
-  for (int i = 0; i < ringprof::formats::UnwindSummary::kNumMethods; ++i)
+  const char* methods[] = {"sframe", "eh_frame", "fp", "dwarf", "mixed", "none"};
+  static_assert(std::size(methods) == ringprof::formats::UnwindSummary::kNumMethods);
+  for (size_t i = 0; i < std::size(methods); ++i)
     std::printf("# unwound_by_%s %llu\n", methods[i],
                 static_cast<unsigned long long>(p.unwind.by_method[i]));
-  for (int i = 0; i < 6; ++i)
-    std::printf("# unwind_stop_%d %llu\n", i, static_cast<unsigned long long>(p.unwind.by_stop[i]));
+  for (size_t i = 0; i < std::size(stops); ++i)
+    std::printf("# unwind_stop_%zu %llu\n", i,
+                static_cast<unsigned long long>(p.unwind.by_stop[i]));
   std::printf("# damaged %d\n", p.damage.empty() ? 0 : 1);
 
   for (const auto& s : p.samples) {
