@@ -78,7 +78,7 @@ void AppendLocation(const symbolizer::SourceFrame& frame, uint32_t discriminator
 void AppendResult(uint64_t address, const symbolizer::SymbolizedAddress& result, const Flags& flags,
                   std::string& out) {
   if (flags.addresses)
-    absl::StrAppendFormat(&out, flags.pretty ? "0x%016x: " : "0x%016x\n", address);
+    absl::StrAppendFormat(&out, "0x%016x%s", address, flags.pretty ? ": " : "\n");
   if (result.frames.empty()) {
     if (flags.functions) out += flags.pretty ? "?? " : "??\n";
     out += "??:0\n";

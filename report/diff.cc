@@ -93,7 +93,8 @@ absl::StatusOr<std::string> RenderDiffFlameGraphSvg(const formats::Profile& base
   if (o.width < 100)
     return absl::InvalidArgumentError(absl::StrCat("width ", o.width, " is below 100 pixels"));
   ASSIGN_OR_RETURN(auto indexes, MetricIndexes(base, next, o.metric));
-  const auto [mb, mn] = indexes;
+  // Not a structured binding: clang before 16 cannot capture one in the lambdas below.
+  const size_t mb = indexes.first, mn = indexes.second;
   const FlameGraph gb = BuildFlameGraph(base);
   const FlameGraph gn = BuildFlameGraph(next);
   const Matching match = Match(gb, gn);

@@ -4,6 +4,7 @@
 #include <map>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "symbolizer/symbolizer.h"
 
 namespace ringprof::symbolizer {
@@ -36,7 +37,7 @@ TEST(KernelSymbolsTest, LookupReturnsContainingSymbol) {
   ASSERT_TRUE(syms.ok()) << syms.status();
   auto name_of = [&](uint64_t addr) -> std::string {
     SymbolizedAddress r = syms->Lookup(addr);
-    if (!r.status.ok() || r.frames.empty()) return "<" + std::string(r.status.message()) + ">";
+    if (!r.status.ok() || r.frames.empty()) return absl::StrCat("<", r.status.message(), ">");
     return r.frames[0].function;
   };
   EXPECT_EQ(name_of(0xffffffff81000000), "_stext");
@@ -80,7 +81,7 @@ TEST(KernelSymbolsTest, SyscallEntryAliasFollowsTheTaskAbi) {
   ASSERT_TRUE(syms.ok()) << syms.status();
   auto name = [&](uint64_t addr, TaskAbi abi = TaskAbi::k64) -> std::string {
     SymbolizedAddress r = syms->Lookup(addr, abi);
-    return r.frames.empty() ? "<" + std::string(r.status.message()) + ">" : r.frames[0].function;
+    return r.frames.empty() ? absl::StrCat("<", r.status.message(), ">") : r.frames[0].function;
   };
   EXPECT_EQ(name(0xffffffff81360190), "__x64_sys_vfork");
   EXPECT_EQ(name(0xffffffff813601a4), "__x64_sys_vfork");

@@ -11,7 +11,13 @@
 //  - size-0 code labels, as ld.so's "_start" and "_dl_start_user".
 #include <stddef.h>
 
+#if defined(__clang__)
+// clang has no noclone attribute (and warns about unknown ones).
+#define RP_NOINLINE __attribute__((noinline, used))
+#else
+// noclone: keep the symbol names free of GCC's .constprop/.isra suffixes.
 #define RP_NOINLINE __attribute__((noinline, noclone, used))
+#endif
 
 // hidden_proto: the internal name is the assembler name.
 int rp_internal_alloc(int n) __asm__("__GI_rp_alloc") __attribute__((visibility("hidden")));
