@@ -21,10 +21,14 @@
     if (!rp_status_.ok()) return rp_status_; \
   } while (0)
 
+// lhs may be a declaration ("auto x") and tmp is a name: neither can be
+// parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                           \
   if (!tmp.ok()) return tmp.status();          \
   lhs = std::move(*tmp)
+// NOLINTEND(bugprone-macro-parentheses)
 
 #define ASSIGN_OR_RETURN(lhs, expr) \
   ASSIGN_OR_RETURN_IMPL_(RP_CONCAT_(rp_statusor_, __LINE__), lhs, expr)

@@ -57,14 +57,12 @@ int RunDiff(int argc, char** argv) {
     } else if (c == 'i') {
       return FailLine(kCmd, "bad option", "-i does not apply to diff",
                       "pass the two recordings as BASE NEW");
-    } else if (in.Handle(c, optarg, &error)) {
+    } else if (in.Handle(c, optarg, &error) || HandleGraphOption(c, optarg, &diff.graph, &error)) {
       if (!error.empty()) return FailLine(kCmd, "bad option", error, "see --help");
     } else if (c == 'o') {
       output = optarg;
     } else if (c == kFolded) {
       folded = true;
-    } else if (HandleGraphOption(c, optarg, &diff.graph, &error)) {
-      if (!error.empty()) return FailLine(kCmd, "bad option", error, "see --help");
     } else {
       std::fprintf(stderr, "%s%s", kUsage, kProfileFilterHelp);
       return 2;

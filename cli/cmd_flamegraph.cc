@@ -55,14 +55,12 @@ int RunFlamegraph(int argc, char** argv) {
     if (c == 'h') {
       std::printf("%s%s", kUsage, kProfileInputHelp);
       return 0;
-    } else if (in.Handle(c, optarg, &error)) {
+    } else if (in.Handle(c, optarg, &error) || HandleGraphOption(c, optarg, &graph, &error)) {
       if (!error.empty()) return FailLine(kCmd, "bad option", error, "see --help");
     } else if (c == 'o') {
       output = optarg;
     } else if (c == kFolded) {
       folded = true;
-    } else if (HandleGraphOption(c, optarg, &graph, &error)) {
-      if (!error.empty()) return FailLine(kCmd, "bad option", error, "see --help");
     } else if (c == kColorBy) {
       graph.color_by = optarg;
     } else {

@@ -208,11 +208,11 @@ TimingFigures Percentiles(const std::vector<uint64_t>& hist, uint64_t total_ns) 
 // percentiles and means: all runs, then each kind of sample.
 void PrintTiming(const std::vector<uint64_t>& t) {
   if (t.size() != RP_TIMING_KEYS) return;
-  const std::vector<uint64_t> user(t.begin(), t.begin() + RP_TIMING_BUCKETS);
-  const std::vector<uint64_t> kernel(t.begin() + RP_TIMING_BUCKETS,
-                                     t.begin() + 2 * RP_TIMING_BUCKETS);
-  const uint64_t user_ns = t[2 * RP_TIMING_BUCKETS];
-  const uint64_t kernel_ns = t[2 * RP_TIMING_BUCKETS + 1];
+  constexpr ptrdiff_t kBuckets = RP_TIMING_BUCKETS;
+  const std::vector<uint64_t> user(t.begin(), t.begin() + kBuckets);
+  const std::vector<uint64_t> kernel(t.begin() + kBuckets, t.begin() + 2 * kBuckets);
+  const uint64_t user_ns = t[2 * size_t{RP_TIMING_BUCKETS}];
+  const uint64_t kernel_ns = t[2 * size_t{RP_TIMING_BUCKETS} + 1];
   std::vector<uint64_t> all(RP_TIMING_BUCKETS);
   for (size_t i = 0; i < all.size(); ++i) all[i] = user[i] + kernel[i];
   const TimingFigures a = Percentiles(all, user_ns + kernel_ns);

@@ -134,6 +134,7 @@ void NoteEmptyFilter(const char* cmd, const std::string& path, const report::Bui
     }
   }
   std::vector<std::pair<uint64_t, uint32_t>> top;
+  top.reserve(samples_by_pid.size());
   for (const auto& [pid, n] : samples_by_pid) top.emplace_back(n, pid);
   std::sort(top.rbegin(), top.rend());
   std::string have;

@@ -1,5 +1,7 @@
 #include "collector/unwind_tables.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -268,6 +270,9 @@ absl::Status UnwindTables::Load(const std::string& key, Binary& b, const Encoded
   return absl::OkStatus();
 }
 
+// Tables at least this big give their build's memory back (malloc_trim).
+constexpr size_t kTrimAfterRows = 100000;
+
 UnwindTables::Binary& UnwindTables::Acquire(const formats::Mapping& m, const std::string& key) {
   auto [it, inserted] = binaries_.try_emplace(key);
   Binary& b = it->second;
@@ -306,6 +311,13 @@ UnwindTables::Binary& UnwindTables::Acquire(const formats::Mapping& m, const std
   if (absl::Status s = Load(key, b, *encoded); !s.ok()) {
     // Kept as "has a table": a later process may find room after evictions.
     warn_(absl::StrCat(m.path, ": ", s.message()));
+  }
+  // A big table's build (cc1plus: 518,000 rows, tens of MB in passing)
+  // leaves the heap that large unless the freed memory goes back.
+  if (table->rows.size() >= kTrimAfterRows) {
+    table = absl::InternalError("freed");
+    encoded = absl::InternalError("freed");
+    malloc_trim(0);
   }
   return b;
 }

@@ -30,7 +30,9 @@ absl::StatusOr<VdsoImage> VdsoImage::Capture() {
   }
   if (end == 0) return absl::NotFoundError("this process has no [vdso] mapping");
   VdsoImage image;
-  image.bytes_.assign(reinterpret_cast<const char*>(start), end - start);
+  // The vDSO's address, read from /proc/self/maps, is an integer.
+  image.bytes_.assign(reinterpret_cast<const char*>(start),  // NOLINT(performance-no-int-to-ptr)
+                      end - start);
   ASSIGN_OR_RETURN(image.fd_, MemfdWithBytes("ringprof-vdso", image.bytes_));
   image.path_ = FdPath(image.fd_);
   return image;

@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 rm -rf build
 bash scripts/build.sh
-cd build
-ctest --output-on-failure -j 2 --timeout 600
+(cd build && ctest --output-on-failure -j 2 --timeout 600)
+# clang-tidy over our sources (.clang-tidy), on the build just made.
+bash scripts/tidy.sh -p build

@@ -112,7 +112,8 @@ absl::Status DecodeFres(absl::Span<const uint8_t> bytes, size_t fre_begin, size_
     uint8_t next = 1;
     if (section.cfa_fixed_ra_offset != 0) {
       fre.ra_tracked = true;
-      fre.ra_offset = section.cfa_fixed_ra_offset;
+      // SFrame's fixed offsets are signed bytes: the sign is meant.
+      fre.ra_offset = section.cfa_fixed_ra_offset;  // NOLINT(bugprone-signed-char-misuse)
     } else if (next < fre.num_offsets) {
       fre.ra_tracked = true;
       fre.ra_offset = offsets[next++];
@@ -122,7 +123,7 @@ absl::Status DecodeFres(absl::Span<const uint8_t> bytes, size_t fre_begin, size_
       fre.fp_offset = offsets[next++];
     } else if (section.cfa_fixed_fp_offset != 0) {
       fre.fp_tracked = true;
-      fre.fp_offset = section.cfa_fixed_fp_offset;
+      fre.fp_offset = section.cfa_fixed_fp_offset;  // NOLINT(bugprone-signed-char-misuse)
     }
     if (next != fre.num_offsets) {
       return Malformed(fre.byte_offset, absl::StrCat("FRE has ", fre.num_offsets,
