@@ -194,15 +194,12 @@ class Session {
   void FinishDeferredWalk(const RingSample& s, std::vector<uint64_t>* pcs, uint32_t* flags);
   // The latest stack copy from each CPU, kept until its sample comes (it
   // may come in the next drain).
+  // A decoded stack record and its bytes (rec.stack points into them).
   struct StackCopy {
-    uint64_t time_ns = 0;
-    uint32_t tid = 0;
-    uint64_t pc = 0, sp = 0, fp = 0;
-    uint32_t frame = 0;
-    bool regs_valid = false;
-    std::array<uint64_t, RP_USER_STACK_REGS> regs{};
+    RingUserStack rec;
     std::vector<uint8_t> bytes;
   };
+
   absl::flat_hash_map<uint32_t, StackCopy> stack_copies_;  // by cpu
   // Whether return address `pc` of `pid` lies in its ELF's entry code.
   bool AtEntryPoint(uint32_t pid, uint64_t time_ns, uint64_t pc);
@@ -625,15 +622,16 @@ void Session::FinishDeferredWalk(const RingSample& s, std::vector<uint64_t>* pcs
     }
   };
   auto it = stack_copies_.find(s.cpu);
-  if (it == stack_copies_.end() || it->second.time_ns != s.time_ns || it->second.tid != s.tid ||
-      pcs->empty() || it->second.frame != pcs->size() - 1) {
+  if (it == stack_copies_.end() || it->second.rec.time_ns != s.time_ns ||
+      it->second.rec.tid != s.tid || pcs->empty() || it->second.rec.frame != pcs->size() - 1) {
     // The copy did not fit in the ring: the walk ends where BPF left it.
     ++loss_.deferred_copies_lost;
     set_stop(UnwindStop::kCopyLost);
     want_tables();
     return;
   }
-  StackCopy copy = std::move(it->second);
+  const StackCopy held = std::move(it->second);
+  const RingUserStack& copy = held.rec;
   stack_copies_.erase(it);
   ++loss_.deferred_walks;
   unwind::UserRegs regs;
@@ -649,7 +647,7 @@ void Session::FinishDeferredWalk(const RingSample& s, std::vector<uint64_t>* pcs
   regs.regs[PERF_REG_X86_BP] = copy.fp;
   regs.mask |= (uint64_t{1} << PERF_REG_X86_IP) | (uint64_t{1} << PERF_REG_X86_SP) |
                (uint64_t{1} << PERF_REG_X86_BP);
-  absl::StatusOr<unwind::DwarfStack> stack = DwarfWalk(s.pid, s.time_ns, regs, copy.bytes, copy.sp);
+  absl::StatusOr<unwind::DwarfStack> stack = DwarfWalk(s.pid, s.time_ns, regs, held.bytes, copy.sp);
   if (!stack.ok()) {
     set_stop(UnwindStop::kMiss);
     return;
@@ -724,15 +722,9 @@ void Session::ResolvePending() {
         continue;
       }
       StackCopy& copy = stack_copies_[us.cpu];
-      copy.time_ns = us.time_ns;
-      copy.tid = us.tid;
-      copy.pc = us.pc;
-      copy.sp = us.sp;
-      copy.fp = us.fp;
-      copy.frame = us.frame;
-      copy.regs_valid = us.regs_valid;
-      copy.regs = us.regs;
       copy.bytes.assign(us.stack.begin(), us.stack.end());
+      copy.rec = us;
+      copy.rec.stack = copy.bytes;
       continue;
     }
     RingSample& s = ring_sample_;

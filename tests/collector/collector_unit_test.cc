@@ -161,6 +161,16 @@ SidebandRecord Mmap(uint32_t pid, uint64_t t, uint64_t start, uint64_t len, uint
   return r;
 }
 
+SidebandRecord Exec(uint32_t pid, uint64_t t, const std::string& comm) {
+  SidebandRecord r;
+  r.kind = SidebandRecord::Kind::kComm;
+  r.exec = true;
+  r.pid = r.tid = pid;
+  r.time_ns = t;
+  r.comm = comm;
+  return r;
+}
+
 TEST(ProcessMapTracker, ResolvesFileOffsetsOverTime) {
   ProcessMapTracker t;
   t.Apply(Mmap(100, 10, 0x1000, 0x1000, 0x3000, "/lib/a.so"));
@@ -191,13 +201,7 @@ TEST(ProcessMapTracker, ExecResetsAndForkCopies) {
   auto child = t.Resolve(200, 16, 0x1008);
   ASSERT_NE(child.mapping_id, 0u);
   EXPECT_EQ(child.address, 0x8u);
-  SidebandRecord exec;
-  exec.kind = SidebandRecord::Kind::kComm;
-  exec.exec = true;
-  exec.pid = exec.tid = 100;
-  exec.time_ns = 20;
-  exec.comm = "new";
-  t.Apply(exec);
+  t.Apply(Exec(100, 20, "new"));
   EXPECT_EQ(t.Resolve(100, 21, 0x1008).mapping_id, 0u) << "old image must not survive exec";
   EXPECT_NE(t.Resolve(100, 19, 0x1008).mapping_id, 0u) << "samples before exec still resolve";
   EXPECT_NE(t.Resolve(200, 21, 0x1008).mapping_id, 0u) << "the child keeps its copy";
@@ -291,13 +295,7 @@ TEST(ProcessMapTracker, LookupsAgreeWithTheNewestCoveringMapping) {
 TEST(ProcessMapTracker, ResolvesBeforeTheExecThatBeganTheGeneration) {
   ProcessMapTracker t;
   t.Apply(Mmap(100, 10, 0x7000, 0x1000, 0x5000, "/lib/libc.so.6"));
-  SidebandRecord exec;
-  exec.kind = SidebandRecord::Kind::kComm;
-  exec.exec = true;
-  exec.pid = exec.tid = 100;
-  exec.time_ns = 20;
-  exec.comm = "new";
-  t.Apply(exec);
+  t.Apply(Exec(100, 20, "new"));
   EXPECT_EQ(t.Resolve(100, 25, 0x7010).mapping_id, 0u);
   const formats::UserFrame old = t.ResolveBeforeExec(100, 25, 0x7010);
   EXPECT_NE(old.mapping_id, 0u);
