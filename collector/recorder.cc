@@ -984,8 +984,13 @@ absl::Status Session::SetUp() {
     // Samples wait in user space (pending_) while tables are built.
     unwind_->SetAfterBuild([this] { (void)sampler_->Drain(); });
     // Tables are built when a sample needs one (its walk was deferred):
-    // -a does not build one for every binary mapped anywhere.
+    // -a does not build one for every binary mapped anywhere. They are
+    // built on a thread of their own, so that the rings go on being
+    // drained meanwhile (cc1plus's table takes ~170 ms).
     unwind_->SetLazy(true);
+    if (absl::Status s = unwind_->StartWorker(); !s.ok()) {
+      Warn(absl::StrCat(s.message(), "; tables are built in the main loop instead"));
+    }
   }
   if (tables() || dwarf()) {
     epoll_ = ScopedFd(epoll_create1(EPOLL_CLOEXEC));
@@ -994,6 +999,10 @@ absl::Status Session::SetUp() {
     ev.events = EPOLLIN;
     if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, sampler_->epoll_fd(), &ev) != 0) {
       return LastErrnoStatus("watching the BPF ring");
+    }
+    if (unwind_ && unwind_->ready_fd() >= 0 &&
+        epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, unwind_->ready_fd(), &ev) != 0) {
+      return LastErrnoStatus("watching the table-building thread");
     }
   }
 

@@ -1,14 +1,23 @@
 #include "collector/unwind_tables.h"
 
 #include <malloc.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <csignal>
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "base/scoped_fd.h"
 #include "base/status_macros.h"
 #include "unwind/eh_frame.h"
 #include "unwind/sframe.h"
@@ -133,8 +142,10 @@ UnwindTables::UnwindTables(CallGraphMode mode, UnwindMapWriter* writer, WarnFn w
   if (writer_->row_capacity() > 0) free_.emplace_back(0, writer_->row_capacity());
 }
 
-absl::StatusOr<unwind::UnwindTable> UnwindTables::BuildTable(const std::string& path) {
-  if (mode_ != CallGraphMode::kEhFrame) {
+absl::StatusOr<unwind::UnwindTable> UnwindTables::BuildTable(CallGraphMode mode,
+                                                             const std::string& path,
+                                                             std::vector<std::string>* warnings) {
+  if (mode != CallGraphMode::kEhFrame) {
     absl::StatusOr<unwind::SframeSection> section = unwind::ReadSframeFromElf(path);
     absl::Status err = section.status();
     if (section.ok()) {
@@ -143,14 +154,96 @@ absl::StatusOr<unwind::UnwindTable> UnwindTables::BuildTable(const std::string& 
       err = table.status();
     }
     if (!absl::IsNotFound(err)) {
-      warn_(absl::StrCat(path, ": .sframe is unusable (", err.message(), "); unwinding it with ",
-                         mode_ == CallGraphMode::kAuto ? ".eh_frame" : "frame pointers",
-                         " instead"));
+      warnings->push_back(
+          absl::StrCat(path, ": .sframe is unusable (", err.message(), "); unwinding it with ",
+                       mode == CallGraphMode::kAuto ? ".eh_frame" : "frame pointers", " instead"));
     }
-    if (mode_ == CallGraphMode::kSframe) return err;
+    if (mode == CallGraphMode::kSframe) return err;
   }
   return unwind::BuildTableFromEhFrame(path);
 }
+
+// Runs Prepare() for the binaries handed to it, one at a time, in order.
+class UnwindTables::Worker {
+ public:
+  Worker(CallGraphMode mode, ScopedFd ready) : mode_(mode), ready_(std::move(ready)) {
+    // The thread takes no signals: they stay with the caller's thread,
+    // whose loop reacts to them.
+    sigset_t all;
+    sigset_t old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    thread_ = std::thread([this] { Run(); });
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
+  ~Worker() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+      jobs_.clear();  // queued builds are dropped; the one in progress ends
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  int fd() const { return ready_.get(); }
+  void Submit(std::string key, std::string path) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      jobs_.emplace_back(std::move(key), std::move(path));
+    }
+    cv_.notify_one();
+  }
+  std::vector<Prepared> TakeDone() {
+    uint64_t n = 0;
+    (void)!read(ready_.get(), &n, sizeof(n));  // nonblocking: clears the eventfd
+    std::lock_guard<std::mutex> l(mu_);
+    return std::exchange(done_, {});
+  }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> l(mu_);
+    while (true) {
+      cv_.wait(l, [this] { return stop_ || !jobs_.empty(); });
+      if (stop_) return;
+      auto [key, path] = std::move(jobs_.front());
+      jobs_.pop_front();
+      l.unlock();
+      Prepared p = Prepare(mode_, path);
+      p.key = std::move(key);
+      l.lock();
+      done_.push_back(std::move(p));
+      const uint64_t one = 1;
+      (void)!write(ready_.get(), &one, sizeof(one));
+    }
+  }
+
+  const CallGraphMode mode_;
+  ScopedFd ready_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<std::string, std::string>> jobs_;  // (key, path)
+  std::vector<Prepared> done_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+UnwindTables::~UnwindTables() = default;
+
+absl::Status UnwindTables::StartWorker() {
+  if (worker_) return absl::OkStatus();
+  ScopedFd fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!fd.valid()) {
+    return LastErrnoStatus("creating the eventfd of the table-building thread");
+  }
+  worker_ = std::make_unique<Worker>(mode_, std::move(fd));
+  return absl::OkStatus();
+}
+
+int UnwindTables::ready_fd() const { return worker_ ? worker_->fd() : -1; }
 
 bool UnwindTables::Allocate(uint32_t n, uint32_t* first) {
   if (n == 0 || n > writer_->row_capacity()) return false;
@@ -273,6 +366,72 @@ absl::Status UnwindTables::Load(const std::string& key, Binary& b, const Encoded
 // Tables at least this big give their build's memory back (malloc_trim).
 constexpr size_t kTrimAfterRows = 100000;
 
+UnwindTables::Prepared UnwindTables::Prepare(CallGraphMode mode, const std::string& path) {
+  Prepared p;
+  const auto started = std::chrono::steady_clock::now();
+  auto took = [&] {
+    p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+  absl::StatusOr<std::vector<unwind::LoadSegment>> segs = unwind::ReadLoadSegments(path);
+  if (!segs.ok()) {
+    p.status = segs.status();
+    p.always_warn = true;
+    return p;
+  }
+  size_t source_rows = 0;
+  {
+    absl::StatusOr<unwind::UnwindTable> table = BuildTable(mode, path, &p.warnings);
+    if (!table.ok()) {
+      p.status = table.status();
+      took();
+      return p;
+    }
+    if (absl::StatusOr<uint64_t> entry = unwind::ReadEntryPoint(path); entry.ok() && *entry != 0) {
+      unwind::MarkEntryPoint(*table, *entry);
+    }
+    source_rows = table->rows.size();
+    absl::StatusOr<EncodedTable> encoded = EncodeTable(*table);
+    took();
+    if (!encoded.ok()) {
+      p.status = encoded.status();
+      return p;
+    }
+    if (encoded->rows.empty()) {
+      p.status = absl::NotFoundError("empty table");
+      return p;
+    }
+    p.table = std::move(*encoded);
+  }
+  // A big table's build (cc1plus: 518,000 rows, tens of MB in passing)
+  // leaves the heap that large unless the freed memory goes back.
+  if (source_rows >= kTrimAfterRows) malloc_trim(0);
+  p.segments = std::move(*segs);
+  return p;
+}
+
+void UnwindTables::Install(const formats::Mapping& m, const std::string& key, Binary& b,
+                           Prepared p) {
+  for (const std::string& w : p.warnings) warn_(w);
+  stats_.build_seconds += p.seconds;
+  // A file without unwind sections is normal (NotFound: quietly frame
+  // pointers); a file that cannot be read at all is worth a warning.
+  if (!p.status.ok()) {
+    b.has_table = false;
+    ++stats_.binaries_without_table;
+    if (p.always_warn || !absl::IsNotFound(p.status)) {
+      warn_(absl::StrCat(m.path, ": no unwind table (", p.status.message(),
+                         "); its frames are walked with frame pointers"));
+    }
+    return;
+  }
+  b.segments = std::move(p.segments);
+  b.has_table = true;
+  if (absl::Status s = Load(key, b, p.table); !s.ok()) {
+    // Kept as "has a table": a later process may find room after evictions.
+    warn_(absl::StrCat(m.path, ": ", s.message()));
+  }
+}
+
 UnwindTables::Binary& UnwindTables::Acquire(const formats::Mapping& m, const std::string& key) {
   auto [it, inserted] = binaries_.try_emplace(key);
   Binary& b = it->second;
@@ -281,44 +440,9 @@ UnwindTables::Binary& UnwindTables::Acquire(const formats::Mapping& m, const std
     lru_.splice(lru_.begin(), lru_, b.lru);
     return b;
   }
-  const auto started = std::chrono::steady_clock::now();
-  // A file without unwind sections is normal (NotFound: quietly frame
-  // pointers); a file that cannot be read at all is worth a warning.
-  auto fail = [&](const absl::Status& why, bool always_warn = false) -> Binary& {
-    b.has_table = false;
-    ++stats_.binaries_without_table;
-    if (always_warn || !absl::IsNotFound(why)) {
-      warn_(absl::StrCat(m.path, ": no unwind table (", why.message(),
-                         "); its frames are walked with frame pointers"));
-    }
-    return b;
-  };
-  absl::StatusOr<std::vector<unwind::LoadSegment>> segs = unwind::ReadLoadSegments(m.path);
-  if (!segs.ok()) return fail(segs.status(), /*always_warn=*/true);
-  absl::StatusOr<unwind::UnwindTable> table = BuildTable(m.path);
+  Prepared p = Prepare(mode_, m.path);
   if (after_build_) after_build_();
-  if (!table.ok()) return fail(table.status());
-  if (absl::StatusOr<uint64_t> entry = unwind::ReadEntryPoint(m.path); entry.ok() && *entry != 0) {
-    unwind::MarkEntryPoint(*table, *entry);
-  }
-  absl::StatusOr<EncodedTable> encoded = EncodeTable(*table);
-  stats_.build_seconds +=
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (!encoded.ok()) return fail(encoded.status());
-  if (encoded->rows.empty()) return fail(absl::NotFoundError("empty table"));
-  b.segments = std::move(*segs);
-  b.has_table = true;
-  if (absl::Status s = Load(key, b, *encoded); !s.ok()) {
-    // Kept as "has a table": a later process may find room after evictions.
-    warn_(absl::StrCat(m.path, ": ", s.message()));
-  }
-  // A big table's build (cc1plus: 518,000 rows, tens of MB in passing)
-  // leaves the heap that large unless the freed memory goes back.
-  if (table->rows.size() >= kTrimAfterRows) {
-    table = absl::InternalError("freed");
-    encoded = absl::InternalError("freed");
-    malloc_trim(0);
-  }
+  Install(m, key, b, std::move(p));
   return b;
 }
 
@@ -367,13 +491,39 @@ void UnwindTables::Want(const formats::Mapping& mapping) {
   std::string key = KeyOf(*m);
   auto it = binaries_.find(key);
   if (it != binaries_.end() && (!it->second.has_table || it->second.resident)) return;
+  if (building_.contains(key)) return;
   wanted_.try_emplace(std::move(key), *m);
 }
 
 std::vector<uint32_t> UnwindTables::BuildWanted() {
+  std::vector<std::string> built;
+  if (worker_) {
+    for (auto& [key, m] : std::exchange(wanted_, {})) {
+      if (!building_.contains(key)) {
+        worker_->Submit(key, m.path);
+        building_.emplace(key, std::move(m));
+      }
+    }
+    for (Prepared& p : worker_->TakeDone()) {
+      auto job = building_.find(p.key);
+      if (job == building_.end()) continue;
+      const formats::Mapping m = std::move(job->second);
+      building_.erase(job);
+      auto [it, inserted] = binaries_.try_emplace(p.key);
+      // Decided meanwhile (Preload built it, or it failed before): kept.
+      if (!inserted && (!it->second.has_table || it->second.resident)) continue;
+      std::string key = p.key;
+      Install(m, key, it->second, std::move(p));
+      built.push_back(std::move(key));
+    }
+  } else {
+    for (auto& [key, m] : std::exchange(wanted_, {})) {
+      Acquire(m, key);
+      built.push_back(key);
+    }
+  }
   std::vector<uint32_t> pids;
-  for (auto& [key, m] : std::exchange(wanted_, {})) {
-    Acquire(m, key);
+  for (const std::string& key : built) {
     auto w = waiting_.find(key);
     if (w == waiting_.end()) continue;
     pids.insert(pids.end(), w->second.begin(), w->second.end());

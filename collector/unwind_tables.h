@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,9 @@ class UnwindTables {
   using WarnFn = std::function<void(const std::string&)>;
   // `mode` must be kAuto, kSframe or kEhFrame.
   UnwindTables(CallGraphMode mode, UnwindMapWriter* writer, WarnFn warn);
+  ~UnwindTables();  // waits for the worker's build in progress, if any
+  UnwindTables(const UnwindTables&) = delete;
+  UnwindTables& operator=(const UnwindTables&) = delete;
 
   // Publishes the table-backed mappings of process `pid` (its current
   // address space, from ProcessMapTracker::CurrentMappings), building and
@@ -132,6 +136,16 @@ class UnwindTables {
   // long enough (cc1plus: ~170 ms; -a: hundreds of binaries) for the BPF
   // ring to fill unless the caller drains it in between.
   void SetAfterBuild(std::function<void()> fn) { after_build_ = std::move(fn); }
+  // Lazy builds on a worker thread (the recorder's): BuildWanted() hands
+  // the wanted binaries to it and loads the tables it has finished, so the
+  // caller goes on draining its rings while a big table builds. ready_fd()
+  // (an eventfd) becomes readable when a build finishes. Loading into the
+  // maps stays on the caller's thread. Without it, BuildWanted() builds
+  // in place.
+  absl::Status StartWorker();
+  int ready_fd() const;
+  // Wanted binaries handed to the worker and not loaded yet.
+  size_t building() const { return building_.size(); }
 
   const UnwindTableStats& stats() const { return stats_; }
   uint64_t resident_rows() const { return resident_rows_; }
@@ -149,6 +163,24 @@ class UnwindTables {
     std::list<std::string>::iterator lru;  // valid while resident
     bool resident = false;
   };
+  // A table built and encoded, ready to load; made without touching any
+  // member, so that the worker thread can make it.
+  struct Prepared {
+    std::string key;
+    absl::Status status;       // why there is no table (then nothing else is set)
+    bool always_warn = false;  // the file could not be read at all
+    std::vector<unwind::LoadSegment> segments;
+    EncodedTable table;
+    std::vector<std::string> warnings;  // for warn_, from the caller's thread
+    double seconds = 0;
+  };
+  class Worker;
+  static Prepared Prepare(CallGraphMode mode, const std::string& path);
+  // Builds `path`'s table as `mode` says (.sframe, then .eh_frame in auto).
+  static absl::StatusOr<unwind::UnwindTable> BuildTable(CallGraphMode mode, const std::string& path,
+                                                        std::vector<std::string>* warnings);
+  // Takes a prepared table into binary `b` (its entry) and loads it.
+  void Install(const formats::Mapping& m, const std::string& key, Binary& b, Prepared p);
   static std::string KeyOf(const formats::Mapping& m);
   // Writes the process's entry; with build=false only binaries seen
   // before are used, and *missing says whether others were skipped.
@@ -158,7 +190,6 @@ class UnwindTables {
   const formats::Mapping* TableMapping(const formats::Mapping* m, formats::Mapping* vdso) const;
   // The binary's entry, built and loaded if it is not resident.
   Binary& Acquire(const formats::Mapping& m, const std::string& key);
-  absl::StatusOr<unwind::UnwindTable> BuildTable(const std::string& path);
   absl::Status Load(const std::string& key, Binary& b, const EncodedTable& t);
   // A free range of n rows, evicting least recently used tables until one
   // exists. False when n exceeds the capacity.
@@ -175,9 +206,11 @@ class UnwindTables {
   UnwindMapWriter* writer_;
   WarnFn warn_;
   std::function<void()> after_build_;
-  absl::node_hash_map<std::string, Binary> binaries_;  // stable references
-  std::list<std::string> lru_;                         // resident keys, most recently used first
-  std::vector<std::pair<uint32_t, uint32_t>> free_;    // [first, count), sorted, coalesced
+  std::unique_ptr<Worker> worker_;
+  absl::flat_hash_map<std::string, formats::Mapping> building_;  // handed to worker_
+  absl::node_hash_map<std::string, Binary> binaries_;            // stable references
+  std::list<std::string> lru_;                       // resident keys, most recently used first
+  std::vector<std::pair<uint32_t, uint32_t>> free_;  // [first, count), sorted, coalesced
   std::vector<uint32_t> free_slots_;
   uint32_t next_slot_ = 0;
   uint32_t last_stamp_ = 0;  // rp_proc_maps.stamp of the latest write

@@ -6,6 +6,7 @@
 #include "collector/unwind_tables.h"
 
 #include <linux/perf_event.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <bit>
@@ -328,6 +329,62 @@ TEST(UnwindTables, LazyModeBuildsOnlyWhatWalksAskFor) {
   tables.Want(b);
   EXPECT_EQ(tables.BuildWanted(), (std::vector<uint32_t>{7, 9}));
   EXPECT_EQ(tables.stats().tables_loaded, 2u);
+}
+
+// The recorder's way: lazy builds on the worker thread. BuildWanted()
+// hands the binary over and returns at once; once ready_fd() says a build
+// is done, the next call loads it and names the processes to publish.
+TEST(UnwindTables, WorkerThreadBuildsWantedTablesWhileTheCallerGoesOn) {
+  MemoryMaps maps(1 << 20);
+  std::vector<std::string> warnings;
+  UnwindTables tables(CallGraphMode::kAuto, &maps,
+                      [&](const std::string& w) { warnings.push_back(w); });
+  tables.SetLazy(true);
+  ASSERT_TRUE(tables.StartWorker().ok());
+  ASSERT_GE(tables.ready_fd(), 0);
+  const std::string sframe = kWorkloads + "/workload_chain_sframe";
+  const std::string ehframe = kWorkloads + "/workload_chain_ehframe";
+  formats::Mapping a = ExecMapping(sframe, 0x555500001000);
+  formats::Mapping b = ExecMapping(ehframe, 0x7f0000001000);
+  formats::Mapping gone = a;  // a file that is not there: no table, with a warning
+  gone.path = kWorkloads + "/no-such-binary";
+  gone.build_id.clear();
+  gone.start = 0x7f1000001000;
+  gone.end = gone.start + 4096;
+  ASSERT_TRUE(tables.UpdateProcess(7, {&a, &b, &gone}).ok());
+  ASSERT_TRUE(tables.UpdateProcess(9, {&b}).ok());
+  tables.Want(a);
+  tables.Want(b);
+  tables.Want(gone);
+  std::vector<uint32_t> published;
+  // Waits for a state (every build handed back), not for a time; the
+  // bound only turns a hang into a failure.
+  for (int round = 0; round < 1000; ++round) {
+    std::vector<uint32_t> pids = tables.BuildWanted();
+    published.insert(published.end(), pids.begin(), pids.end());
+    tables.Want(a);  // asked again while building: not built twice
+    if (tables.building() == 0) break;
+    pollfd p{tables.ready_fd(), POLLIN, 0};
+    ASSERT_GE(poll(&p, 1, 60000), 0);
+  }
+  EXPECT_EQ(tables.building(), 0u);
+  std::sort(published.begin(), published.end());
+  published.erase(std::unique(published.begin(), published.end()), published.end());
+  EXPECT_EQ(published, (std::vector<uint32_t>{7, 9}));
+  EXPECT_EQ(tables.stats().tables_loaded, 2u);
+  EXPECT_EQ(tables.stats().binaries_without_table, 1u);
+  EXPECT_GT(tables.stats().build_seconds, 0);
+  ASSERT_EQ(warnings.size(), 1u);  // the warning reaches the caller's thread
+  EXPECT_NE(warnings[0].find("no-such-binary"), std::string::npos) << warnings[0];
+  ASSERT_TRUE(tables.UpdateProcess(7, {&a, &b, &gone}).ok());
+  ASSERT_EQ(maps.procs[7].count, 3u);
+  EXPECT_TRUE(SameRows(maps.RowsOf(maps.procs[7].entries[0]), Expected(sframe, true).rows));
+  EXPECT_TRUE(SameRows(maps.RowsOf(maps.procs[7].entries[1]), Expected(ehframe, false).rows));
+  EXPECT_EQ(maps.procs[7].entries[2].bin, RP_BIN_NONE);
+  // Loaded: not asked for again.
+  tables.Want(a);
+  EXPECT_TRUE(tables.BuildWanted().empty());
+  EXPECT_EQ(tables.building(), 0u);
 }
 
 TEST(UnwindTables, EvictsLeastRecentlyUsedToStayUnderTheCap) {
