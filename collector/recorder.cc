@@ -291,13 +291,12 @@ absl::Status Session::OpenEvents(const std::vector<pid_t>& tids, bool per_task, 
   da.comm = 1;
   da.comm_exec = 1;
   da.task = 1;
-  if (tables()) {
-    // Wake the reader at every side-band record, so that a new mapping's
-    // unwind table is loaded within milliseconds, not at the next 100 ms
-    // drain: samples taken before that fall back to frame pointers.
-    da.watermark = 1;
-    da.wakeup_watermark = 1;
-  }
+  // The kernel's default wakeup (the ring half full), not one per record:
+  // each wakeup costs the kernel a self-IPI (irq_work) at every mmap and
+  // comm, a VM exit on a virtual machine; in a fork/exec loop that was 14%
+  // of the workload's samples. The loop drains the side-band rings every
+  // 100 ms anyway, and a sample whose mapping is not published yet is
+  // deferred and still unwound whole.
   std::vector<perf_event_attr*> attrs = {&da};
   for (perf_event_attr& sa : sampling) attrs.push_back(&sa);
   for (perf_event_attr* a : attrs) {

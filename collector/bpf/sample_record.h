@@ -199,9 +199,10 @@ struct rp_unwind_state {
   rp_u32 methods;
   rp_u32 stop;
   rp_u32 tgid;
-  rp_u32 last_map; /* the mapping the previous frame was in */
-  rp_u32 stamp;    /* rp_proc_maps.stamp of the process's list; 0: none */
-  rp_u32 pad;
+  rp_u32 last_map;    /* the mapping the previous frame was in */
+  rp_u32 stamp;       /* rp_proc_maps.stamp of the process's list; 0: none */
+  rp_u32 unpublished; /* deferred at code whose table is not published */
+  rp_u64 woke_ns;     /* this CPU's latest wakeup for an unpublished table */
 };
 
 struct rp_record_header {

@@ -9,7 +9,8 @@
  * back to frame pointers for PCs without a row.
  *
  * Wakeups are batched: the reader is only woken when at least
- * `wakeup_bytes` are waiting; otherwise it drains on its own timer. Waking
+ * `wakeup_bytes` are waiting, or (rate-limited) when a walk met code whose
+ * table it has not published; otherwise it drains on its own timer. Waking
  * the reader on every sample throttles the sampler (see DESIGN.md). */
 // clang-format off
 #include "bpf_types.h"  // must come first: the libbpf headers need its types
@@ -30,6 +31,9 @@ const volatile rp_u32 n_cpus = 1;
 const volatile rp_u32 use_tables = 0;
 /* 1: fill the "timing" histogram. */
 const volatile rp_u32 self_timing = 0;
+/* A deferred walk at code whose table is not published wakes the reader,
+ * at most this often per CPU (see output_user_stack). */
+#define RP_UNPUBLISHED_WAKEUP_NS (5 * 1000 * 1000)
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -526,6 +530,7 @@ static long unwind_step(rp_u64 index, void* arg) {
      * without them lands on plausible but wrong return addresses. The
      * stack is copied instead, and user space finishes the walk. */
     st->stop = RP_STOP_DEFERRED;
+    st->unpublished = 1;
     return 1;
   }
   rp_u32 kind = row.kind & RP_ROW_KIND_MASK;
@@ -633,6 +638,15 @@ static __always_inline void output_user_stack(struct rp_user_stack* us, struct r
   us->hdr.size = size;
   rp_u64 flags = BPF_RB_NO_WAKEUP;
   if (bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes) flags = BPF_RB_FORCE_WAKEUP;
+  /* The walk met code whose table is not published (a new process or
+   * mapping): user space publishes it at its next drain, so it is woken
+   * now, at most once per RP_UNPUBLISHED_WAKEUP_NS on this CPU. The
+   * side-band rings do not wake it at each record instead: every such
+   * wakeup costs the kernel a self-IPI, at every mmap and exec. */
+  if (st->unpublished && us->time_ns - st->woke_ns >= RP_UNPUBLISHED_WAKEUP_NS) {
+    flags = BPF_RB_FORCE_WAKEUP;
+    st->woke_ns = us->time_ns;
+  }
   if (bpf_ringbuf_output(&samples, us, size, flags) != 0) stats->deferred_lost++;
 }
 
@@ -690,6 +704,7 @@ static __always_inline rp_u32 unwind_user(struct bpf_perf_event_data* ctx, struc
   st->stop = RP_STOP_NONE;
   st->tgid = s->pid;
   st->last_map = 0;
+  st->unpublished = 0;
   struct rp_proc_maps* pm = bpf_map_lookup_elem(&proc_maps, &st->tgid);
   st->stamp = pm ? pm->stamp : 0;
   struct unwind_ctx c = {
