@@ -10,3 +10,6 @@ bash scripts/build.sh
 (cd build && ctest --output-on-failure -j 2 --timeout 600)
 # clang-tidy over our sources (.clang-tidy), on the build just made.
 bash scripts/tidy.sh -p build
+# The same sources with the other compiler and other build types
+# (gcc-Release, clang-Debug), warnings as errors; from scratch.
+bash scripts/build-matrix.sh --clean
