@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
+#include "collector/tracefs.h"
 #include "sampler.skel.h"
 
 namespace ringprof::collector {
@@ -104,6 +105,9 @@ absl::StatusOr<std::unique_ptr<BpfSampler>> BpfSampler::Load(const BpfSamplerOpt
   s->skel_->rodata->n_cpus = options.n_cpus;
   s->skel_->rodata->use_tables = options.use_tables ? 1 : 0;
   s->skel_->rodata->self_timing = options.self_timing ? 1 : 0;
+  s->skel_->rodata->exec_filter = options.exec_filter ? 1 : 0;
+  // Not loaded (nor verified) unless asked for.
+  bpf_program__set_autoload(s->skel_->progs.on_exec, options.exec_stacks);
   s->options_ = options;
   int err = bpf_map__set_max_entries(s->skel_->maps.samples, options.ring_bytes);
   if (err != 0) return BpfError(-err, "sizing the BPF ring buffer");
@@ -192,6 +196,35 @@ absl::Status BpfSampler::AttachSwitchAccounting() {
   struct bpf_link* link =
       bpf_program__attach_raw_tracepoint(skel_->progs.on_switch, "sched_switch");
   if (link == nullptr) return BpfError(errno, "attaching the counter accounting to sched_switch");
+  links_.push_back(link);
+  return absl::OkStatus();
+}
+
+absl::Status BpfSampler::AttachExecStacks(const std::vector<uint32_t>& roots) {
+  if (!options_.exec_stacks) return absl::FailedPreconditionError("on_exec was not loaded");
+  if (options_.exec_filter) {
+    if (roots.size() > RP_MAX_EXEC_ROOTS) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("more than ", RP_MAX_EXEC_ROOTS, " processes to take execve stacks of"));
+    }
+    const uint8_t one = 1;
+    for (uint32_t tgid : roots) {
+      if (bpf_map_update_elem(bpf_map__fd(skel_->maps.exec_roots), &tgid, &one, BPF_ANY) != 0) {
+        return BpfError(errno, absl::StrCat("adding process ", tgid, " to the execve filter"));
+      }
+    }
+  }
+  // libbpf finds the tracepoints' ids in tracefs (TracefsDir mounts it
+  // when it is not).
+  RETURN_IF_ERROR(TracefsDir().status());
+  // execve only: execveat (fexecve) is rare, and each tracepoint link
+  // costs ~75 ms of wall time when it is torn down (the kernel waits for
+  // an RCU grace period of the faultable syscall tracepoints).
+  struct bpf_link* link =
+      bpf_program__attach_tracepoint(skel_->progs.on_exec, "syscalls", "sys_enter_execve");
+  if (link == nullptr) {
+    return BpfError(errno, "attaching the execve stack program to syscalls:sys_enter_execve");
+  }
   links_.push_back(link);
   return absl::OkStatus();
 }

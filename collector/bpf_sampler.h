@@ -36,6 +36,11 @@ struct BpfSamplerOptions {
   uint32_t unwind_rows = 0;
   // Fill the program's self-timing histogram (see sample_record.h).
   bool self_timing = false;
+  // Load on_exec, the execve-entry stack program (AttachExecStacks); with
+  // exec_filter, it only takes the stacks of tasks under the roots given
+  // there (a command, -p), else of every task (-a).
+  bool exec_stacks = false;
+  bool exec_filter = false;
   // A test and benchmark aid: when set, Load() asks the kernel's verifier
   // for its statistics on the sample program (log level 4) and stores their
   // lines here ("processed N insns ... peak_states N ...", "verification
@@ -78,6 +83,10 @@ class BpfSampler : public UnwindMapWriter {
   // Starts per-task counter accounting at context switches (only needed
   // when n_counters > 0).
   absl::Status AttachSwitchAccounting();
+  // Starts the execve-entry stacks (RP_SAMPLE_EXEC_STACK records) at the
+  // syscalls:sys_enter_execve tracepoint (not execveat), for the
+  // tasks under `roots` (their tgids; ignored without exec_filter).
+  absl::Status AttachExecStacks(const std::vector<uint32_t>& roots);
   // Detaches from every event: no new samples after this returns.
   void DetachAll();
   // Waits up to timeout_ms for a wakeup, then consumes everything queued.

@@ -19,6 +19,7 @@
 #include <memory>
 #include <sstream>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -38,6 +39,7 @@
 #include "collector/ring_record.h"
 #include "collector/sideband.h"
 #include "collector/target.h"
+#include "collector/tracefs.h"
 #include "collector/unwind_tables.h"
 #include "collector/vdso.h"
 #include "unwind/dwarf_unwinder.h"
@@ -230,8 +232,22 @@ class Session {
   std::unique_ptr<formats::RecordingWriter> writer_;
   std::unique_ptr<BpfSampler> sampler_;
   std::vector<const PerfEvent*> sampling_events_;  // in events_
-  std::deque<PerfEvent> events_;                   // sampling + side-band events (stable addresses)
-  std::vector<PerfRing> rings_;                    // one side-band ring per CPU
+  // The user stack of each thread's latest execve entry (RP_SAMPLE_EXEC_STACK
+  // records), for the samples taken in that execve after the old address
+  // space is gone (AppendUserFrames).
+  struct ExecStack {
+    uint32_t pid = 0;
+    uint64_t time_ns = 0;
+    std::vector<uint64_t> pcs;
+    uint32_t flags = 0;  // formats::kSampleUnwound*, stop and truncation bits
+  };
+  absl::flat_hash_map<uint32_t, ExecStack> exec_stacks_;  // by tid
+  // When the command's first exec (out of the parked copy of this
+  // recorder) was done: its exec stack is this recorder's, of no use.
+  uint64_t child_exec_ns_ = 0;
+  void KeepExecStack(const RingSample& s);
+  std::deque<PerfEvent> events_;  // sampling + side-band events (stable addresses)
+  std::vector<PerfRing> rings_;   // one side-band ring per CPU
   ProcessMapTracker tracker_;
   std::unique_ptr<UnwindTables> unwind_;
   std::optional<VdsoImage> vdso_;  // the [vdso] behind every process (stored; unwound through)
@@ -528,6 +544,26 @@ void Session::AppendUserFrames(uint32_t pid, uint64_t time_ns, absl::Span<const 
       // leaf (the old image's execve) is all there is.
       if (formats::UserFrame old = tracker_.ResolveBeforeExec(pid, time_ns, pcs[0]);
           old.mapping_id != 0) {
+        // The stack the task had at execve entry is this one: same user
+        // registers (the leaf is the same return point into execve).
+        auto es = exec_stacks_.find(out->tid);
+        if (es != exec_stacks_.end() && es->second.pid == pid && es->second.time_ns <= time_ns &&
+            !es->second.pcs.empty() && es->second.pcs[0] == pcs[0]) {
+          const ExecStack& e = es->second;
+          out->flags = (out->flags & ~(formats::kSampleStopMask | formats::kSampleUnwoundMask |
+                                       formats::kSampleUserTruncated)) |
+                       e.flags;
+          if (e.flags & formats::kSampleUserTruncated) ++loss_.user_truncated;
+          for (size_t j = 0; j < e.pcs.size(); ++j) {
+            formats::UserFrame g = tracker_.Resolve(pid, e.time_ns, e.pcs[j]);
+            if (g.mapping_id == 0) {
+              ++loss_.unmapped_user_frames;
+              if (j > 0) break;
+            }
+            out->user_frames.push_back(g);
+          }
+          return;
+        }
         out->user_frames.push_back(old);
         if (formats::SampleStop(out->flags) == formats::UnwindStop::kEnd) {
           out->flags =
@@ -709,6 +745,39 @@ void Session::ResolveDwarfPending() {
   dwarf_pending_.clear();
 }
 
+void Session::KeepExecStack(const RingSample& s) {
+  if (child_ && s.pid == static_cast<uint32_t>(child_->pid()) && s.time_ns < child_exec_ns_) return;
+  ExecStack es;
+  es.pid = s.pid;
+  es.time_ns = s.time_ns;
+  es.pcs.assign(s.user_ips().begin(), s.user_ips().end());
+  if (s.user_methods & RP_UNWOUND_SFRAME) es.flags |= formats::kSampleUnwoundSframe;
+  if (s.user_methods & RP_UNWOUND_EHFRAME) es.flags |= formats::kSampleUnwoundEhFrame;
+  if (s.user_methods & RP_UNWOUND_FP) es.flags |= formats::kSampleUnwoundFp;
+  if (!tables() && !es.pcs.empty()) es.flags |= formats::kSampleUnwoundFp;  // bpf_get_stack
+  if (s.flags & RP_SAMPLE_USER_TRUNCATED) es.flags |= formats::kSampleUserTruncated;
+  es.flags |=
+      (static_cast<uint32_t>(s.user_stop) << formats::kSampleStopShift) & formats::kSampleStopMask;
+  if (s.user_stop == RP_STOP_DEFERRED) {
+    // Finished as a sample's walk would be, but it is no sample: the
+    // counts of deferred walks and truncated stacks stay the samples'.
+    const formats::LossStats before = loss_;
+    FinishDeferredWalk(s, &es.pcs, &es.flags);
+    loss_.deferred_walks = before.deferred_walks;
+    loss_.deferred_copies_lost = before.deferred_copies_lost;
+    loss_.user_truncated = before.user_truncated;
+  }
+  while (!es.pcs.empty() && es.pcs.back() == 0) es.pcs.pop_back();
+  // A thread that exec'd long ago has no use for its entry; bounded by the
+  // threads that called execve in the last seconds.
+  if (exec_stacks_.size() >= 4096) {
+    absl::erase_if(exec_stacks_, [&](const auto& kv) {
+      return kv.second.time_ns + 10'000'000'000ull < s.time_ns;
+    });
+  }
+  exec_stacks_[s.tid] = std::move(es);
+}
+
 void Session::ResolvePending() {
   ResolveDwarfPending();
   for (const auto& [offset, size] : pending_) {
@@ -759,6 +828,10 @@ void Session::ResolvePending() {
     if (!tables() && s.n_user > 0) out.flags |= formats::kSampleUnwoundFp;  // bpf_get_stack
     out.flags |= (static_cast<uint32_t>(s.user_stop) << formats::kSampleStopShift) &
                  formats::kSampleStopMask;
+    if (s.flags & RP_SAMPLE_EXEC_STACK) {
+      KeepExecStack(s);
+      continue;
+    }
     const absl::Span<const uint64_t> kernel = s.kernel_ips();
     out.kernel_ips.assign(kernel.begin(), kernel.end());
     if (s.user_stop == RP_STOP_DEFERRED) {
@@ -954,6 +1027,9 @@ absl::Status Session::SetUp() {
   if (possible <= 0) return ErrnoStatus(-possible, "counting possible CPUs");
   bo.n_cpus = static_cast<uint32_t>(possible);
   bo.self_timing = opt_.bpf_self_timing;
+  // Stacks at execve entry, for samples later in that execve (BPF modes).
+  bo.exec_stacks = !dwarf();
+  bo.exec_filter = !opt_.system_wide;
   if (tables()) {
     bo.use_tables = true;
     const uint64_t rows = opt_.unwind_mem_bytes / sizeof(rp_unwind_row);
@@ -1129,12 +1205,21 @@ absl::Status Session::Start() {
       }
     }
   }
+  if (sampler_ && !dwarf()) {
+    std::vector<uint32_t> roots;
+    if (child_) roots.push_back(static_cast<uint32_t>(child_->pid()));
+    for (pid_t p : pids_) roots.push_back(static_cast<uint32_t>(p));
+    if (absl::Status s = sampler_->AttachExecStacks(roots); !s.ok()) {
+      Warn(absl::StrCat(s.message(), "; samples inside execve keep only their leaf user frame"));
+    }
+  }
   if (child_) {
     if (absl::Status s = child_->Start(); !s.ok()) {
       writer_.reset();
       if (!to_stdout()) unlink(opt_.output.c_str());
       return absl::Status(s.code(), absl::StrCat(s.message(), " (", opt_.command[0], ")"));
     }
+    child_exec_ns_ = MonotonicNs();  // Start returns once the exec is done
   } else {
     RETURN_IF_ERROR(StartSampling());
   }

@@ -52,6 +52,16 @@ enum rp_record_type {
 #define RP_SAMPLE_USER_TRUNCATED (1u << 2)   /* user stack filled RP_MAX_STACK_DEPTH */
 #define RP_SAMPLE_USER_FAILED (1u << 3)      /* bpf_get_stack(user) returned an error */
 #define RP_SAMPLE_KERNEL_FAILED (1u << 4)    /* bpf_get_stack(kernel) returned an error */
+/* Not a sample: the user stack of a task entering execve (on_exec).
+ * Samples taken in that execve after the new image has replaced the old
+ * address space have only their leaf left; user space gives them this
+ * stack, taken with the same user registers. No kernel stack and no
+ * counters. */
+#define RP_SAMPLE_EXEC_STACK (1u << 5)
+/* on_exec's filter: the recorded roots (a command, the -p processes), and
+ * how many ancestors of an exec'ing task are checked against them. */
+#define RP_MAX_EXEC_ROOTS 1024
+#define RP_EXEC_ANCESTORS 16
 
 /* rp_sample.user_methods: how the user frames were recovered (table-based
  * unwinding; 0 when bpf_get_stack walked frame pointers). */

@@ -17,6 +17,8 @@
 #include <bpf/bpf_helpers.h>
 // clang-format on
 
+#include <bpf/bpf_core_read.h>
+
 #include "sample_record.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -31,6 +33,9 @@ const volatile rp_u32 n_cpus = 1;
 const volatile rp_u32 use_tables = 0;
 /* 1: fill the "timing" histogram. */
 const volatile rp_u32 self_timing = 0;
+/* 1: exec stacks (on_exec) only for tasks with an ancestor (or self) in
+ * exec_roots: a command, -p; 0: every task (-a). */
+const volatile rp_u32 exec_filter = 0;
 /* A deferred walk at code whose table is not published wakes the reader,
  * at most this often per CPU (see output_user_stack). */
 #define RP_UNPUBLISHED_WAKEUP_NS (5 * 1000 * 1000)
@@ -676,28 +681,35 @@ static __always_inline void output_user_stack(struct rp_user_stack* us, struct r
     (us)->regs[23] = (r).r15;   \
   } while (0)
 
-/* Table-based user stack walk into s->data[nk...]. Returns the frame count. */
-static __always_inline rp_u32 unwind_user(struct bpf_perf_event_data* ctx, struct rp_sample* s,
-                                          rp_u32 nk, struct rp_cpu_stats* stats) {
+/* The user PC, SP and FP the task saved at kernel entry, into r[0..2];
+ * 0 when there are none (a kernel thread). Field by field: a whole
+ * struct pt_regs on the stack here and in the walk's deferred branch is
+ * more stack than the verifier allows the programs. */
+static __always_inline int task_user_regs(rp_u64* r) {
+  struct pt_regs* uregs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
+  rp_u64 cs = 0;
+  if (!uregs || bpf_probe_read_kernel(&cs, sizeof(cs), &uregs->cs) != 0 || (cs & 3) != 3) return 0;
+  if (bpf_probe_read_kernel(&r[0], sizeof(r[0]), &uregs->rip) != 0 ||
+      bpf_probe_read_kernel(&r[1], sizeof(r[1]), &uregs->rsp) != 0 ||
+      bpf_probe_read_kernel(&r[2], sizeof(r[2]), &uregs->rbp) != 0) {
+    return 0;
+  }
+  return 1;
+}
+
+/* Table-based user stack walk from pc/sp/fp into s->data[nk...]. Returns
+ * the frame count. */
+static __always_inline rp_u32 unwind_user(struct rp_sample* s, rp_u32 nk,
+                                          struct rp_cpu_stats* stats, rp_u64 pc, rp_u64 sp,
+                                          rp_u64 fp) {
   rp_u32 zero = 0;
   struct rp_unwind_state* st = bpf_map_lookup_elem(&unwind_state, &zero);
   struct rp_stack_window* win = bpf_map_lookup_elem(&stack_window, &zero);
   if (!st || !win) return 0;
   win->len = 0;
-  if (s->flags & RP_SAMPLE_IN_KERNEL) {
-    /* The user registers saved at kernel entry. */
-    struct pt_regs regs;
-    struct pt_regs* uregs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
-    if (!uregs || bpf_probe_read_kernel(&regs, sizeof(regs), uregs) != 0) return 0;
-    if ((regs.cs & 3) != 3) return 0; /* a kernel thread: no user context */
-    st->pc = regs.rip;
-    st->sp = regs.rsp;
-    st->fp = regs.rbp;
-  } else {
-    st->pc = ctx->regs.rip;
-    st->sp = ctx->regs.rsp;
-    st->fp = ctx->regs.rbp;
-  }
+  st->pc = pc;
+  st->sp = sp;
+  st->fp = fp;
   st->n = 0;
   st->nk = nk;
   st->methods = 0;
@@ -788,7 +800,12 @@ int on_sample(struct bpf_perf_event_data* ctx) {
 
   rp_u32 nu = 0;
   if (s->pid != 0 && use_tables) {
-    nu = unwind_user(ctx, s, nk, st);
+    if (s->flags & RP_SAMPLE_IN_KERNEL) {
+      rp_u64 r[3];
+      if (task_user_regs(r)) nu = unwind_user(s, nk, st, r[0], r[1], r[2]);
+    } else {
+      nu = unwind_user(s, nk, st, ctx->regs.rip, ctx->regs.rsp, ctx->regs.rbp);
+    }
   } else if (s->pid != 0) {
     /* The kernel walks user frame pointers, from the task's saved user
      * registers when the sample hit kernel mode. */
@@ -844,5 +861,84 @@ int on_sample(struct bpf_perf_event_data* ctx) {
     rp_u64* sum = bpf_map_lookup_elem(&timing, &sum_key);
     if (sum) *sum += ns;
   }
+  return 0;
+}
+
+/* The two fields of the kernel's task_struct that on_exec reads, at the
+ * offsets the running kernel's BTF gives (CO-RE: libbpf relocates them at
+ * load time). */
+struct task_struct {
+  int tgid;
+  struct task_struct* real_parent;
+} __attribute__((preserve_access_index));
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, RP_MAX_EXEC_ROOTS);
+  __type(key, rp_u32);
+  __type(value, rp_u8);
+} exec_roots SEC(".maps");
+
+/* Whether the current task is one being recorded: itself or one of its
+ * closest RP_EXEC_ANCESTORS ancestors is a root. */
+static __always_inline int exec_traced(void) {
+  if (!exec_filter) return 1;
+  struct task_struct* t = (struct task_struct*)bpf_get_current_task();
+  for (int i = 0; i < RP_EXEC_ANCESTORS; i++) {
+    if (!t) return 0;
+    rp_u32 tgid = (rp_u32)BPF_CORE_READ(t, tgid);
+    if (bpf_map_lookup_elem(&exec_roots, &tgid)) return 1;
+    if (tgid <= 1) return 0;
+    t = BPF_CORE_READ(t, real_parent);
+  }
+  return 0;
+}
+
+/* At execve entry (syscalls:sys_enter_execve): the
+ * task's user stack, walked as a sample's, sent as an RP_SAMPLE_EXEC_STACK
+ * record. Samples taken in that execve after the new image replaced the
+ * address space find their old stack gone; user space gives them this one
+ * (the same user registers). No kernel stack, no counters. */
+SEC("tracepoint")
+int on_exec(void* ctx) {
+  if (!exec_traced()) return 0;
+  rp_u32 zero = 0;
+  struct rp_sample* s = bpf_map_lookup_elem(&scratch, &zero);
+  struct rp_cpu_stats* st = bpf_map_lookup_elem(&stats, &zero);
+  if (!s || !st) return 0;
+  rp_u64 pid_tgid = bpf_get_current_pid_tgid();
+  s->hdr.type = RP_RECORD_SAMPLE;
+  s->time_ns = bpf_ktime_get_ns();
+  s->period = 0;
+  s->pid = pid_tgid >> 32;
+  s->tid = (rp_u32)pid_tgid;
+  s->cpu = bpf_get_smp_processor_id();
+  s->flags = RP_SAMPLE_IN_KERNEL | RP_SAMPLE_EXEC_STACK;
+  s->n_kernel = 0;
+  s->n_counters = 0;
+  s->event_index = 0;
+  s->user_methods = 0;
+  s->user_stop = RP_STOP_NONE;
+  rp_u32 nu = 0;
+  if (use_tables) {
+    rp_u64 r[3];
+    if (!task_user_regs(r)) return 0;
+    nu = unwind_user(s, 0, st, r[0], r[1], r[2]);
+  } else {
+    long r = bpf_get_stack(ctx, s->data, STACK_BYTES, BPF_F_USER_STACK);
+    if (r < 0) return 0;
+    nu = (rp_u64)r >> 3;
+    if (nu >= RP_MAX_STACK_DEPTH) {
+      nu = RP_MAX_STACK_DEPTH;
+      s->flags |= RP_SAMPLE_USER_TRUNCATED;
+    }
+  }
+  s->n_user = nu;
+  rp_u64 size = HEADER_BYTES + (rp_u64)nu * sizeof(rp_u64);
+  if (size > sizeof(*s)) size = sizeof(*s);
+  s->hdr.size = size;
+  rp_u64 flags = BPF_RB_NO_WAKEUP;
+  if (bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes) flags = BPF_RB_FORCE_WAKEUP;
+  if (bpf_ringbuf_output(&samples, s, size, flags) != 0) st->lost++;
   return 0;
 }

@@ -4,16 +4,50 @@
 #include <sys/mman.h>
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <vector>
 
 #include "collector/event_spec.h"
 #include "collector/process_maps.h"
 #include "collector/sideband.h"
+#include "collector/tracefs.h"
 #include "gtest/gtest.h"
 
 namespace ringprof::collector {
 namespace {
+
+// Tracepoint ids from a tracefs tree: a real id, a missing tracepoint
+// (NotFound, naming it), and a file that holds no number.
+TEST(Tracefs, TracepointIdsAndTheirErrors) {
+  const std::string dir = testing::TempDir() + "/tracefs-test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/events/syscalls/sys_enter_execve");
+  std::filesystem::create_directories(dir + "/events/syscalls/garbled");
+  std::ofstream(dir + "/events/syscalls/sys_enter_execve/id") << "812\n";
+  std::ofstream(dir + "/events/syscalls/garbled/id") << "eight\n";
+  absl::StatusOr<uint64_t> id = TracepointIdIn(dir, "syscalls", "sys_enter_execve");
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(*id, 812u);
+  absl::StatusOr<uint64_t> none = TracepointIdIn(dir, "syscalls", "sys_enter_nosuch");
+  EXPECT_TRUE(absl::IsNotFound(none.status())) << none.status();
+  EXPECT_NE(std::string(none.status().message()).find("syscalls:sys_enter_nosuch"),
+            std::string::npos)
+      << none.status();
+  EXPECT_TRUE(absl::IsDataLoss(TracepointIdIn(dir, "syscalls", "garbled").status()));
+  std::filesystem::remove_all(dir);
+}
+
+// The live kernel's, where tracefs is there or can be mounted (root).
+TEST(Tracefs, LiveExecveTracepoint) {
+  absl::StatusOr<std::string> dir = TracefsDir();
+  if (!dir.ok()) GTEST_SKIP() << dir.status();
+  absl::StatusOr<uint64_t> id = TracepointIdIn(*dir, "syscalls", "sys_enter_execve");
+  if (absl::IsNotFound(id.status())) GTEST_SKIP() << id.status();  // no CONFIG_FTRACE_SYSCALLS
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_GT(*id, 0u);
+}
 
 TEST(EventSpec, KnownNamesAndModifiers) {
   auto e = ParseEventSpec("page-faults:u");

@@ -173,5 +173,25 @@ TEST_F(WholeStacksTest, ShellForkExecLoopIsAsWholeAsDwarfMode) {
   EXPECT_GE(with_tables.share(), 0.85) << absl::StrJoin(with_tables.bad, "\n");
 }
 
+// Samples inside execve, after the new image has replaced the old address
+// space, have lost the stack they were on. The BPF modes take the stack at
+// execve entry (same user registers) and give it to them: the shell's
+// whole chain, down to __libc_start_main, above execve.
+TEST_F(WholeStacksTest, SamplesInsideExecveGetTheStackOfItsCaller) {
+  SKIP_UNLESS_RECORDING_WORKS();
+  const std::string path = RecordCommand(
+      {"-F", "10000", "--call-graph", "auto", "--", "/bin/sh", "-c",
+       "i=0; while [ $i -lt 300 ]; do /bin/true; i=$((i+1)); done"});
+  const formats::Profile p = Load(path);
+  const Shares in_execve = Count(
+      p, [](const Stack& st) { return LeafIs(st, "execve") || LeafIs(st, "__execve"); },
+      ReachesRoot);
+  // 300 execs at 10 kHz of CPU time: each spends well over 100 us in the
+  // kernel, most of it after the switch.
+  EXPECT_GE(in_execve.selected, 20);
+  EXPECT_GE(in_execve.share(), 0.9) << in_execve.matching << "/" << in_execve.selected << "\n"
+                                    << absl::StrJoin(in_execve.bad, "\n");
+}
+
 }  // namespace
 }  // namespace ringprof
