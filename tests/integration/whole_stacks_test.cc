@@ -179,9 +179,9 @@ TEST_F(WholeStacksTest, ShellForkExecLoopIsAsWholeAsDwarfMode) {
 // whole chain, down to __libc_start_main, above execve.
 TEST_F(WholeStacksTest, SamplesInsideExecveGetTheStackOfItsCaller) {
   SKIP_UNLESS_RECORDING_WORKS();
-  const std::string path = RecordCommand(
-      {"-F", "10000", "--call-graph", "auto", "--", "/bin/sh", "-c",
-       "i=0; while [ $i -lt 300 ]; do /bin/true; i=$((i+1)); done"});
+  const std::string path =
+      RecordCommand({"-F", "10000", "--call-graph", "auto", "--", "/bin/sh", "-c",
+                     "i=0; while [ $i -lt 300 ]; do /bin/true; i=$((i+1)); done"});
   const formats::Profile p = Load(path);
   const Shares in_execve = Count(
       p, [](const Stack& st) { return LeafIs(st, "execve") || LeafIs(st, "__execve"); },
