@@ -1016,10 +1016,24 @@ absl::Status Session::SetUp() {
     bo.ring_bytes = opt_.ring_mib << 20;
   } else {
     ASSIGN_OR_RETURN(std::vector<int> online, OnlineCpus());
-    // -c gives no rate; take 1 kHz per event, which -F defaults to.
-    const uint64_t hz = opt_.period ? 1000 : opt_.frequency.value_or(999);
+    // -c gives a rate only for the time events (cpu-clock, task-clock:
+    // one sample per `period` ns of CPU); for the others take 1 kHz per
+    // event, which -F defaults to.
+    uint64_t hz = opt_.frequency.value_or(999);
+    if (opt_.period) {
+      hz = 1000;
+      for (const EventSpec& spec : specs_) {
+        if (spec.unit == "nanoseconds" && *opt_.period > 0) {
+          hz = std::max<uint64_t>(hz, 1'000'000'000 / *opt_.period);
+        }
+      }
+    }
+    // Table modes: a deferred walk (a new process, code whose table is not
+    // loaded yet) adds a stack copy of up to 16 KiB; in a fork/exec loop
+    // most samples are such walks.
+    const uint64_t sample_bytes = tables() ? 2048 : 1024;
     bo.ring_bytes = static_cast<uint32_t>(
-        RingBytesFor(static_cast<uint32_t>(online.size()), specs_.size(), hz));
+        RingBytesFor(static_cast<uint32_t>(online.size()), specs_.size(), hz, sample_bytes));
   }
   bo.wakeup_bytes = bo.ring_bytes / 4;
   bo.n_counters = static_cast<uint32_t>(counter_specs_.size());
@@ -1340,9 +1354,9 @@ absl::StatusOr<RecordSummary> Session::Run() {
 
 }  // namespace
 
-uint64_t RingBytesFor(uint32_t cpus, size_t events, uint64_t hz) {
+uint64_t RingBytesFor(uint32_t cpus, size_t events, uint64_t hz, uint64_t sample_bytes) {
   const double bytes = static_cast<double>(cpus) * static_cast<double>(events) *
-                       static_cast<double>(hz) * 0.25 * 1024;
+                       static_cast<double>(hz) * 0.25 * static_cast<double>(sample_bytes);
   uint64_t ring = uint64_t{1} << 20;
   while (static_cast<double>(ring) < bytes && ring < (uint64_t{256} << 20)) ring <<= 1;
   return ring;
