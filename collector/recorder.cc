@@ -1028,12 +1028,8 @@ absl::Status Session::SetUp() {
         }
       }
     }
-    // Table modes: a deferred walk (a new process, code whose table is not
-    // loaded yet) adds a stack copy of up to 16 KiB; in a fork/exec loop
-    // most samples are such walks.
-    const uint64_t sample_bytes = tables() ? 2048 : 1024;
     bo.ring_bytes = static_cast<uint32_t>(
-        RingBytesFor(static_cast<uint32_t>(online.size()), specs_.size(), hz, sample_bytes));
+        RingBytesFor(static_cast<uint32_t>(online.size()), specs_.size(), hz));
   }
   bo.wakeup_bytes = bo.ring_bytes / 4;
   bo.n_counters = static_cast<uint32_t>(counter_specs_.size());
@@ -1354,9 +1350,9 @@ absl::StatusOr<RecordSummary> Session::Run() {
 
 }  // namespace
 
-uint64_t RingBytesFor(uint32_t cpus, size_t events, uint64_t hz, uint64_t sample_bytes) {
+uint64_t RingBytesFor(uint32_t cpus, size_t events, uint64_t hz) {
   const double bytes = static_cast<double>(cpus) * static_cast<double>(events) *
-                       static_cast<double>(hz) * 0.25 * static_cast<double>(sample_bytes);
+                       static_cast<double>(hz) * 0.25 * 1024;
   uint64_t ring = uint64_t{1} << 20;
   while (static_cast<double>(ring) < bytes && ring < (uint64_t{256} << 20)) ring <<= 1;
   return ring;
