@@ -118,12 +118,11 @@ struct RecordSummary {
 absl::StatusOr<RecordSummary> Record(const RecordOptions& options);
 
 // The ring size for `cpus` CPUs sampling `events` events at `hz` each:
-// room for a quarter second of samples of `sample_bytes` on average (1 KiB:
-// a 64-frame stack and counters, the largest sample being 2.2 KiB; the
-// table modes pass more, since a deferred walk's stack copy is 16 KiB), as
-// a power of two from 1 MiB to 256 MiB. The reader is woken when a quarter
-// is full and drains every 100 ms besides.
-uint64_t RingBytesFor(uint32_t cpus, size_t events, uint64_t hz, uint64_t sample_bytes = 1024);
+// room for a quarter second of samples of 1 KiB (a 64-frame stack and
+// counters; the largest sample is 2.2 KiB), as a power of two from 1 MiB
+// to 256 MiB. The reader is woken when a quarter is full and drains every
+// 100 ms besides.
+uint64_t RingBytesFor(uint32_t cpus, size_t events, uint64_t hz);
 
 }  // namespace ringprof::collector
 
