@@ -246,6 +246,8 @@ class Session {
   // recorder) was done: its exec stack is this recorder's, of no use.
   uint64_t child_exec_ns_ = 0;
   void KeepExecStack(const RingSample& s);
+  // How the BPF walk went (formats::kSampleUnwound* and stop bits).
+  uint32_t UserWalkFlags(const RingSample& s) const;
   std::deque<PerfEvent> events_;  // sampling + side-band events (stable addresses)
   std::vector<PerfRing> rings_;   // one side-band ring per CPU
   ProcessMapTracker tracker_;
@@ -745,19 +747,25 @@ void Session::ResolveDwarfPending() {
   dwarf_pending_.clear();
 }
 
+uint32_t Session::UserWalkFlags(const RingSample& s) const {
+  uint32_t flags = 0;
+  if (s.user_methods & RP_UNWOUND_SFRAME) flags |= formats::kSampleUnwoundSframe;
+  if (s.user_methods & RP_UNWOUND_EHFRAME) flags |= formats::kSampleUnwoundEhFrame;
+  if (s.user_methods & RP_UNWOUND_FP) flags |= formats::kSampleUnwoundFp;
+  if (!tables() && s.n_user > 0) flags |= formats::kSampleUnwoundFp;  // bpf_get_stack
+  flags |=
+      (static_cast<uint32_t>(s.user_stop) << formats::kSampleStopShift) & formats::kSampleStopMask;
+  return flags;
+}
+
 void Session::KeepExecStack(const RingSample& s) {
   if (child_ && s.pid == static_cast<uint32_t>(child_->pid()) && s.time_ns < child_exec_ns_) return;
   ExecStack es;
   es.pid = s.pid;
   es.time_ns = s.time_ns;
   es.pcs.assign(s.user_ips().begin(), s.user_ips().end());
-  if (s.user_methods & RP_UNWOUND_SFRAME) es.flags |= formats::kSampleUnwoundSframe;
-  if (s.user_methods & RP_UNWOUND_EHFRAME) es.flags |= formats::kSampleUnwoundEhFrame;
-  if (s.user_methods & RP_UNWOUND_FP) es.flags |= formats::kSampleUnwoundFp;
-  if (!tables() && !es.pcs.empty()) es.flags |= formats::kSampleUnwoundFp;  // bpf_get_stack
+  es.flags = UserWalkFlags(s);
   if (s.flags & RP_SAMPLE_USER_TRUNCATED) es.flags |= formats::kSampleUserTruncated;
-  es.flags |=
-      (static_cast<uint32_t>(s.user_stop) << formats::kSampleStopShift) & formats::kSampleStopMask;
   if (s.user_stop == RP_STOP_DEFERRED) {
     // Finished as a sample's walk would be, but it is no sample: the
     // counts of deferred walks and truncated stacks stay the samples'.
@@ -801,6 +809,10 @@ void Session::ResolvePending() {
       ++bad_ring_records_[static_cast<size_t>(decoded)];
       continue;
     }
+    if (s.flags & RP_SAMPLE_EXEC_STACK) {  // no sample: counts nothing
+      KeepExecStack(s);
+      continue;
+    }
     formats::Sample out;
     out.time_ns = s.time_ns;
     out.pid = s.pid;
@@ -822,16 +834,7 @@ void Session::ResolvePending() {
       ++loss_.user_stack_failed;
     }
     if (s.flags & RP_SAMPLE_KERNEL_FAILED) out.flags |= formats::kSampleKernelStackFailed;
-    if (s.user_methods & RP_UNWOUND_SFRAME) out.flags |= formats::kSampleUnwoundSframe;
-    if (s.user_methods & RP_UNWOUND_EHFRAME) out.flags |= formats::kSampleUnwoundEhFrame;
-    if (s.user_methods & RP_UNWOUND_FP) out.flags |= formats::kSampleUnwoundFp;
-    if (!tables() && s.n_user > 0) out.flags |= formats::kSampleUnwoundFp;  // bpf_get_stack
-    out.flags |= (static_cast<uint32_t>(s.user_stop) << formats::kSampleStopShift) &
-                 formats::kSampleStopMask;
-    if (s.flags & RP_SAMPLE_EXEC_STACK) {
-      KeepExecStack(s);
-      continue;
-    }
+    out.flags |= UserWalkFlags(s);
     const absl::Span<const uint64_t> kernel = s.kernel_ips();
     out.kernel_ips.assign(kernel.begin(), kernel.end());
     if (s.user_stop == RP_STOP_DEFERRED) {

@@ -753,6 +753,15 @@ static __always_inline rp_u32 unwind_user(struct rp_sample* s, rp_u32 nk,
   return st->n;
 }
 
+/* Sends the first `size` bytes of *s to the ring; wakes the reader only
+ * past wakeup_bytes of backlog. */
+static __always_inline void submit_sample(struct rp_sample* s, rp_u64 size,
+                                          struct rp_cpu_stats* st) {
+  rp_u64 flags = BPF_RB_NO_WAKEUP;
+  if (bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes) flags = BPF_RB_FORCE_WAKEUP;
+  if (bpf_ringbuf_output(&samples, s, size, flags) != 0) st->lost++;
+}
+
 /* s->data[k] = v, with the bound check the verifier needs at the access. */
 static __always_inline void put_word(struct rp_sample* s, rp_u64 k, rp_u64 v) {
   if (k < DATA_WORDS) s->data[k] = v;
@@ -846,9 +855,7 @@ int on_sample(struct bpf_perf_event_data* ctx) {
   if (size > sizeof(*s)) size = sizeof(*s);
   s->hdr.size = size;
 
-  rp_u64 flags = BPF_RB_NO_WAKEUP;
-  if (bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes) flags = BPF_RB_FORCE_WAKEUP;
-  if (bpf_ringbuf_output(&samples, s, size, flags) != 0) st->lost++;
+  submit_sample(s, size, st);
   if (self_timing) {
     rp_u64 ns = bpf_ktime_get_ns() - s->time_ns;
     rp_u64 bucket = ns / RP_TIMING_BUCKET_NS;
@@ -894,11 +901,10 @@ static __always_inline int exec_traced(void) {
   return 0;
 }
 
-/* At execve entry (syscalls:sys_enter_execve): the
- * task's user stack, walked as a sample's, sent as an RP_SAMPLE_EXEC_STACK
- * record. Samples taken in that execve after the new image replaced the
- * address space find their old stack gone; user space gives them this one
- * (the same user registers). No kernel stack, no counters. */
+/* At execve entry (syscalls:sys_enter_execve): the task's user stack,
+ * walked as a sample's, sent as an RP_SAMPLE_EXEC_STACK record. Samples taken in that execve after
+ * the new image replaced the address space find their old stack gone; user space gives them this
+ * one (the same user registers). No kernel stack, no counters. */
 SEC("tracepoint")
 int on_exec(void* ctx) {
   if (!exec_traced()) return 0;
@@ -937,8 +943,6 @@ int on_exec(void* ctx) {
   rp_u64 size = HEADER_BYTES + (rp_u64)nu * sizeof(rp_u64);
   if (size > sizeof(*s)) size = sizeof(*s);
   s->hdr.size = size;
-  rp_u64 flags = BPF_RB_NO_WAKEUP;
-  if (bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes) flags = BPF_RB_FORCE_WAKEUP;
-  if (bpf_ringbuf_output(&samples, s, size, flags) != 0) st->lost++;
+  submit_sample(s, size, st);
   return 0;
 }
